@@ -1,0 +1,84 @@
+/**
+ * Redaction of secrets in anything that may reach a terminal or a log: SAS tokens, bearer
+ * tokens, keys in connection strings and JSON bodies. Used by the verbose logger, the error
+ * renderer and every command that prints remote data.
+ */
+
+export const REDACTED = '***'
+
+const SECRET_KEY_NAMES = new Set(
+  [
+    'primarykey',
+    'secondarykey',
+    'primaryconnectionstring',
+    'secondaryconnectionstring',
+    'sendkeyvalue',
+    'key',
+    'sharedaccesskey',
+    'clientsecret',
+    'client_secret',
+    'password',
+    'access_token',
+    'accesstoken',
+    'refresh_token',
+    'id_token',
+    'token',
+    'authorization',
+    'servicebusauthorization',
+    'sb-hc-token',
+  ].map((k) => k.toLowerCase()),
+)
+
+/** True for an object key whose value is a secret. */
+export function isSecretKey(name: string): boolean {
+  return SECRET_KEY_NAMES.has(name.toLowerCase())
+}
+
+const PATTERNS: Array<[RegExp, string]> = [
+  // Bearer tokens (JWTs or opaque)
+  [/(Bearer\s+)[A-Za-z0-9\-._~+/]+=*/gi, `$1${REDACTED}`],
+  // Bare JWTs
+  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, REDACTED],
+  // SAS signature parameter, raw or URL-encoded
+  [/((?:^|[&?\s;])sig(?:=|%3D))[^&\s;"']+/gi, `$1${REDACTED}`],
+  // Connection string keys and signatures
+  [/((?:SharedAccessKey|SharedAccessSignature|AccountKey|ClientSecret|Password)\s*=\s*)[^;"'\s]+(?:\s[^;"'\s=]+)*/gi, `$1${REDACTED}`],
+  // sb-hc-token in query strings
+  [/(sb-hc-token=)[^&\s"']+/gi, `$1${REDACTED}`],
+  // JSON "key": "value" pairs with secret key names
+  [
+    /("(?:primaryKey|secondaryKey|primaryConnectionString|secondaryConnectionString|sendKeyValue|key|client_secret|clientSecret|access_token|accessToken|refresh_token|id_token|password|token)"\s*:\s*")([^"]*)(")/gi,
+    `$1${REDACTED}$3`,
+  ],
+  // form-encoded client_secret=...
+  [/((?:client_secret|client_assertion|refresh_token|password)=)[^&\s]+/gi, `$1${REDACTED}`],
+]
+
+/** Removes every secret this module recognises from a string. */
+export function redactText(text: string): string {
+  let out = text
+  for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement)
+  return out
+}
+
+/** Deep copy of a JSON-like value with secret-named properties replaced (non-empty ones). */
+export function redactValue<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => redactValue(v)) as T
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (isSecretKey(k) && typeof v === 'string' && v.length > 0) out[k] = REDACTED
+      else out[k] = redactValue(v)
+    }
+    return out as T
+  }
+  if (typeof value === 'string') return redactText(value) as T
+  return value
+}
+
+/** Redacts the values of sensitive HTTP headers. */
+export function redactHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(headers)) out[k] = isSecretKey(k) ? REDACTED : typeof v === 'string' ? redactText(v) : v
+  return out
+}
