@@ -1,0 +1,66 @@
+/**
+ * The seams inside the emulator. The ARM side owns the state (namespaces, hybrid connections,
+ * rules, sites); the relay broker owns live connections. They meet only here:
+ *
+ *   ARM state ──RelayDirectory──► broker      (who exists, which keys are valid)
+ *   broker ──RelayRuntime──► ARM state        (live listener counts, drop on delete)
+ *
+ * The main server (src/emulator/server.ts) routes by Host header and path: `/$hc/...` upgrades
+ * and plain requests to a relay host go to the broker; everything else to ARM and the token service.
+ */
+
+export type RelayRight = 'Listen' | 'Send' | 'Manage'
+
+export interface SasRule {
+  name: string
+  rights: RelayRight[]
+  primaryKey: string
+  secondaryKey: string
+}
+
+/** One hybrid connection as the data plane sees it. */
+export interface RelayEntity {
+  /** Namespace name as created (e.g. "contoso"); the host is `${namespace}${relaySuffix}` */
+  namespace: string
+  /** Hybrid connection name as created (may contain '/' for non-App-Service use) */
+  name: string
+  requiresClientAuthorization: boolean
+  /** The raw userMetadata string, if set */
+  userMetadata?: string
+  createdAt: string
+  updatedAt: string
+  /** Rules on the hybrid connection itself */
+  rules: SasRule[]
+  /** Rules on the namespace (RootManageSharedAccessKey and others) */
+  namespaceRules: SasRule[]
+}
+
+export interface RelayDirectory {
+  /** Namespace names that exist (for resolving a bare-IP Host by HC name). */
+  namespaces(): string[]
+  /**
+   * Resolves the entity addressed by `path` (everything after `/$hc/` or after `/` in HTTP
+   * mode, URL-decoded, without query) in `namespace`: the longest registered hybrid connection
+   * name matching whole segments, case-insensitively. `suffix` is the rest of the path.
+   * `namespace` undefined means "any namespace, if unambiguous".
+   */
+  resolve(namespace: string | undefined, path: string): {entity: RelayEntity; suffix: string} | undefined
+}
+
+export interface RelayRuntime {
+  /** Live listeners on a hybrid connection (ARM reports it as listenerCount). */
+  listenerCount(namespace: string, name: string): number
+  /** The hybrid connection was deleted: close its control channels with 1001. */
+  entityDeleted(namespace: string, name: string): void
+  /** A rule's keys changed or it was deleted: nothing is dropped (tokens stay valid until expiry, as in Azure). */
+}
+
+/** Faults the relay broker understands (set through --faults or the admin endpoint). */
+export interface RelayFaults {
+  /** Refuse every rendezvous (accept address) with this HTTP status. */
+  refuseRendezvous?: number
+  /** Never answer the sender until its timeout (the listener never gets the accept). */
+  stallRendezvous?: boolean
+  /** Treat tokens as expiring this many seconds earlier than their `se`. */
+  expireTokensEarlySeconds?: number
+}
