@@ -1,3 +1,6 @@
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {Duplex} from 'node:stream'
+
 /**
  * The seams inside the emulator. The ARM side owns the state (namespaces, hybrid connections,
  * rules, sites); the relay broker owns live connections. They meet only here:
@@ -64,3 +67,39 @@ export interface RelayFaults {
   /** Treat tokens as expiring this many seconds earlier than their `se`. */
   expireTokensEarlySeconds?: number
 }
+
+/** Options the main server gives the relay broker (src/emulator/relay/broker.ts). */
+export interface RelayBrokerOptions {
+  directory: RelayDirectory
+  /** e.g. ".servicebus.localhost": a Host `{ns}{relaySuffix}[:port]` addresses namespace `ns` */
+  relaySuffix: string
+  /**
+   * Base URL for rendezvous addresses handed to listeners in `accept`/`request`, e.g.
+   * `wss://127.0.0.1:PORT` (a bare IP, so listeners that do not know the address override
+   * can still dial it; the broker finds the rendezvous by its id).
+   */
+  rendezvousBase: () => string
+  /** Seconds of grace after a token's `se` before it is refused (default 300). */
+  tokenGraceSeconds?: number
+  /** Clock, for tests. */
+  now?: () => number
+  /** Diagnostic lines (already free of secrets). */
+  log?: (line: string) => void
+}
+
+/** What the broker offers the main server. */
+export interface RelayBroker extends RelayRuntime {
+  /** True when a request belongs to the relay: a `/$hc/` path, or a Host under the relay suffix. */
+  isRelayRequest(req: IncomingMessage): boolean
+  /** WebSocket upgrades for `/$hc/...` (listen, connect, accept, request). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
+  /** Plain HTTPS: HTTP-mode senders and the runtime management GET. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void
+  setFaults(faults: RelayFaults): void
+  /** Drop every listener control channel now (fault injection: the agent must reconnect). */
+  dropListeners(namespace?: string, name?: string): number
+  /** Close every socket. */
+  close(): Promise<void>
+}
+
+export type CreateRelayBroker = (options: RelayBrokerOptions) => RelayBroker
