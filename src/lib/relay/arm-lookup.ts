@@ -1,6 +1,8 @@
 import {UsageError} from '../errors.js'
 import type {AgentHcSource} from './agent-config.js'
 import type {AgentHybridConnection} from './agent.js'
+import type {HybridConnectionCredentials} from './credentials.js'
+import type {Endpoint} from './endpoint-metadata.js'
 
 /**
  * ARM lookups for the agent and the forwarder: the hybrid connection's endpoint (userMetadata)
@@ -11,6 +13,6 @@ export async function resolveAgentFromArm(source: Extract<AgentHcSource, {kind: 
   throw new UsageError(`${source.origin}: listening by name through ARM is not available in this build; use the hybrid connection's Listen connection string.`, {code: 'ArmUnavailable'})
 }
 
-export async function resolveForwardFromArm(input: {hybridConnection?: string; namespace?: string; app?: string; hc?: string}): Promise<{credentials: import('./credentials.js').HybridConnectionCredentials; endpoint?: import('./endpoint-metadata.js').Endpoint}> {
+export async function resolveForwardFromArm(input: {hybridConnection?: string; namespace?: string; app?: string; hc?: string}): Promise<{credentials: HybridConnectionCredentials; endpoint?: Endpoint}> {
   throw new UsageError(`Forwarding to ${input.hybridConnection ?? input.hc ?? 'a hybrid connection'} by name through ARM is not available in this build; use --connection-string with its Send connection string.`, {code: 'ArmUnavailable'})
 }

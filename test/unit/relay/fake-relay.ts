@@ -29,6 +29,10 @@ export interface FakeRelay {
   failListen?: {status: number; reason: string}
   /** Answer `connect` upgrades with this status line instead. */
   failConnect?: {status: number; reason: string}
+  /** userMetadata served by the management GET (404 feed when undefined). */
+  userMetadata?: string
+  /** Authorization headers seen by the management GET. */
+  managementAuth: string[]
   /** Send this raw text to every control channel. */
   broadcast(text: string): void
   dropListeners(): void
@@ -48,6 +52,7 @@ export async function startFakeRelay(): Promise<FakeRelay> {
     listeners: [],
     controlMessages: [],
     requests: [],
+    managementAuth: [],
     broadcast(text) {
       for (const l of relay.listeners) l.ws.send(text)
     },
@@ -63,6 +68,14 @@ export async function startFakeRelay(): Promise<FakeRelay> {
   const refuse = (socket: Duplex, status: number, reason: string) => {
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
   }
+  server.on('request', (req, res) => {
+    relay.managementAuth.push(String(req.headers.authorization ?? ''))
+    if (req.headers['x-process-at'] !== 'ServiceBus' || !/api-version=2016-07/.test(req.url ?? '')) return void res.writeHead(400).end()
+    if (!req.headers.authorization) return void res.writeHead(401, 'Unauthorized').end()
+    if (relay.userMetadata === undefined) return void res.writeHead(200, {'Content-Type': 'application/atom+xml;type=feed;charset=utf-8'}).end('<feed xmlns="http://www.w3.org/2005/Atom"></feed>')
+    const um = relay.userMetadata.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
+    res.writeHead(200, {'Content-Type': 'application/atom+xml;type=entry;charset=utf-8'}).end(`<entry xmlns="http://www.w3.org/2005/Atom"><content type="application/xml"><HybridConnectionDescription xmlns="http://schemas.microsoft.com/netservices/2010/10/servicebus/connect"><CreatedAt>2025-01-01T00:00:00Z</CreatedAt><UpdatedAt>2025-01-01T00:00:00Z</UpdatedAt><RequiresClientAuthorization>true</RequiresClientAuthorization><UserMetadata>${um}</UserMetadata><ListenerCount>${relay.listeners.length}</ListenerCount></HybridConnectionDescription></content></entry>`)
+  })
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {})
     const t = parseRelayTarget(req.url ?? '/')
