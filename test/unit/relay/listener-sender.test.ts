@@ -34,7 +34,7 @@ describe('relay listener and sender (against a fake relay over TLS)', () => {
     return l
   }
   const send = (opts: Partial<Parameters<typeof connectSender>[0]> = {}) =>
-    connectSender({host: relay.host, entity: 'hc1', keyName: 'defaultSender', key: KEY, cloud: undefined, ...opts, ...(opts.cloud ? {} : {}), timeoutMs: 5000, ...transportAsCloud(relay)})
+    connectSender({host: relay.host, entity: 'hc1', keyName: 'defaultSender', key: KEY, timeoutMs: 5000, ...transportAsCloud(relay), ...opts})
 
   it('listens with the token in ServiceBusAuthorization, accepts a sender, and messages flow both ways', async () => {
     const l = listen()
