@@ -83,6 +83,10 @@ export interface RelayBrokerOptions {
   tokenGraceSeconds?: number
   /** Clock, for tests. */
   now?: () => number
+  /** How long a sender waits for a listener to dial the rendezvous, ms (default 30 000; tests shorten it). */
+  rendezvousTimeoutMs?: number
+  /** How long an HTTP-mode sender waits for the listener's response, ms (default 60 000; tests shorten it). */
+  httpResponseTimeoutMs?: number
   /** Diagnostic lines (already free of secrets). */
   log?: (line: string) => void
 }
