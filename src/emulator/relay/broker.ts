@@ -742,7 +742,7 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
       for (const conn of set) {
         if (namespace !== undefined && conn.namespace.toLowerCase() !== namespace.toLowerCase()) continue
         if (name !== undefined && conn.name.toLowerCase() !== name.toLowerCase()) continue
-        out.push(conn)
+        if (conn.ws.readyState === conn.ws.OPEN) out.push(conn)
       }
     }
     return out
@@ -786,7 +786,7 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
       }
       rendezvous.clear()
       for (const pending of [...pendingHttp]) failHttp(pending, 503, 'ServerBusy', 'The relay is shutting down')
-      const sockets = [...matching().map((c) => c.ws), ...relayed]
+      const sockets = [...[...listeners.values()].flatMap((set) => [...set].map((c) => c.ws)), ...relayed]
       await Promise.all(
         sockets.map(
           (ws) =>
