@@ -3,6 +3,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import type {Duplex} from 'node:stream'
+import type {TLSSocket} from 'node:tls'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -110,6 +111,8 @@ export interface Harness {
   directory: FakeDirectory
   server: Server
   logs: string[]
+  /** The server side of the TLS connection whose client uses local port `port` (to read bytesRead). */
+  serverSocket(clientPort: number): TLSSocket | undefined
   /** `wss://127.0.0.1:PORT/$hc/{path}` plus query */
   wss(path: string, query?: Record<string, string>): string
   /** `https://127.0.0.1:PORT/{path}` */
@@ -169,6 +172,11 @@ export async function startRelay(options: Partial<RelayBrokerOptions> & {entitie
     sockets.add(s)
     s.once('close', () => sockets.delete(s))
   })
+  const byPort = new Map<number, TLSSocket>()
+  server.on('secureConnection', (s: TLSSocket) => {
+    if (s.remotePort !== undefined) byPort.set(s.remotePort, s)
+    s.once('close', () => byPort.delete(s.remotePort!))
+  })
   return {
     port,
     ca,
@@ -177,6 +185,7 @@ export async function startRelay(options: Partial<RelayBrokerOptions> & {entitie
     directory,
     server,
     logs,
+    serverSocket: (clientPort) => byPort.get(clientPort),
     wss(path, query = {}) {
       const url = new URL(`wss://127.0.0.1:${port}/$hc/${path}`)
       for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
