@@ -4,12 +4,12 @@ import type {HybridContext} from '../lib/hybrid/context.js'
 import type {ProvisioningOutcome, Step} from '../lib/hybrid/model.js'
 import type {RelayPort} from '../lib/hybrid/relay-port.js'
 import {BaseCommand} from './base-command.js'
-import {azureFlags, resourceGroupFlag} from './flags.js'
+import {azureFlags} from './flags.js'
 
 /** Flags shared by the provisioning commands (issue 5). */
 export const provisioningFlags = {
   ...azureFlags,
-  'resource-group': {...resourceGroupFlag, required: true} as typeof resourceGroupFlag,
+  'resource-group': Flags.string({char: 'g', description: 'Resource group (of the relay, or of the app for app commands).', env: 'HCCTL_RESOURCE_GROUP', required: true}),
 }
 
 export const namespaceFlag = Flags.string({description: 'Relay namespace name.', required: true, env: 'HCCTL_NAMESPACE'})

@@ -287,7 +287,7 @@ export class FakeAzure {
         rel('PUT', rg, ns, `/${hc}`)
         const n = self.namespaces.get(lc(`${rg}/${ns}`))
         if (!n) throw new HttpError(404, 'NotFound')
-        const h = n.hcs.get(lc(hc)) ?? {name: hc, listenerCount: 0, rules: new Map(), requiresClientAuthorization: true}
+        const h: Hc = n.hcs.get(lc(hc)) ?? {name: hc, listenerCount: 0, rules: new Map(), requiresClientAuthorization: true}
         h.requiresClientAuthorization = props.requiresClientAuthorization
         if (props.userMetadata !== undefined) h.userMetadata = props.userMetadata
         n.hcs.set(lc(hc), h)
