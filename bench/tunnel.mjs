@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global performance, Buffer */
 // Tunnel benchmark (run on the built dist: `npm run build && node bench/tunnel.mjs`).
 //
 // Three paths to the same TCP echo server, measured side by side in one run:

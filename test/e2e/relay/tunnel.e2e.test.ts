@@ -55,10 +55,13 @@ describe('e2e: forward → emulator relay → agent → TCP endpoint', function 
 
   it('200 concurrent connections of 1 MiB each, all intact', async () => {
     em = await startRelayEmulator({hc1: `127.0.0.1:${echo.port}`})
-    track(await startAgent(em, ['hc1']))
+    const agent = track(await startAgent(em, ['hc1']))
     const fwd = track(await startForward(em, 'hc1'))
     const t0 = performance.now()
-    const results = await Promise.all(Array.from({length: 200}, () => echoTransfer(fwd.port, MiB, {chunk: 64 * 1024})))
+    const results = await Promise.all(Array.from({length: 200}, () => echoTransfer(fwd.port, MiB, {chunk: 64 * 1024}))).catch((error) => {
+      const problems = [...fwd.stderr, ...agent.stderr].filter((l) => !/ result=ok/.test(l) && / (connection|warning|disconnected) /.test(l))
+      throw new Error(`${(error as Error).message}; problems logged:\n${problems.slice(0, 10).join('\n')}`)
+    })
     const seconds = (performance.now() - t0) / 1000
     assert.equal(results.length, 200)
     for (const r of results) assert.equal(r.receivedSha, r.sentSha)
