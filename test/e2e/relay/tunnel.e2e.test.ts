@@ -142,7 +142,9 @@ describe('e2e: forward → emulator relay → agent → TCP endpoint', function 
     const fwd = track(await startForward(em, 'hc1'))
     // 8 transfers of 2 MiB, paced over ~1.5 s each
     const transfers = Array.from({length: 8}, () => echoTransfer(fwd.port, 2 * MiB, {chunk: 64 * 1024, delayMs: 40}))
-    await new Promise((r) => setTimeout(r, 400))
+    // every tunnel is open (the agent reached the endpoint for each) and data is flowing
+    while (echo.connections < 8) await new Promise((r) => setTimeout(r, 20))
+    await new Promise((r) => setTimeout(r, 200))
     const t0 = Date.now()
     agent.child.kill('SIGTERM')
     const results = await Promise.all(transfers)
