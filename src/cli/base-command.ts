@@ -1,6 +1,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import {type CloudProfile, resolveCloud} from '../lib/azure/clouds.js'
+import type {AzureContext} from '../lib/azure/context.js'
 import {ExitCode, HcctlError, isHcctlError} from '../lib/errors.js'
 import {colorFor} from '../lib/output/color.js'
 import {type Logger, streamLogger} from '../lib/output/logger.js'
@@ -106,6 +107,28 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return resolveCloud(name)
   }
 
+  private readonly azureContexts: AzureContext[] = []
+
+  /**
+   * The Azure context (credential, lazy subscription, ARM client, Relay SDK) from
+   * --cloud/--subscription/--access-token; commands that talk to Azure spread `azureFlags`.
+   * Imported lazily so that --help and commands without Azure stay light.
+   */
+  protected async azure(flags?: {cloud?: string; subscription?: string; 'access-token'?: string}): Promise<AzureContext> {
+    const f = flags ?? (this.flags as {cloud?: string; subscription?: string; 'access-token'?: string})
+    const {createAzureContext} = await import('../lib/azure/context.js')
+    const context = createAzureContext({
+      cloud: this.cloud(f.cloud),
+      subscription: f.subscription,
+      accessToken: f['access-token'],
+      logger: this.logger(),
+      signal: this.abort.signal,
+      userAgent: `hcctl/${this.config.version}`,
+    })
+    this.azureContexts.push(context)
+    return context
+  }
+
   public override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
     const normalized = normalizeError(error)
     const debug = this.flags?.debug ?? this.argv.includes('--debug')
@@ -130,6 +153,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
+    for (const context of this.azureContexts.splice(0)) context.close()
     if (this.signalHandler) {
       process.removeListener('SIGINT', this.signalHandler)
       process.removeListener('SIGTERM', this.signalHandler)

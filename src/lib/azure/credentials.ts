@@ -1,0 +1,189 @@
+import type * as IdentityModule from '@azure/identity'
+
+import {AuthError, UsageError} from '../errors.js'
+import {type Logger, silentLogger} from '../output/logger.js'
+import {redactText} from '../output/redact.js'
+import type {CloudProfile} from './clouds.js'
+
+/** The shape of @azure/identity's credentials (structural, so this module imports nothing heavy). */
+export interface AccessToken {
+  token: string
+  expiresOnTimestamp: number
+}
+export interface TokenCredential {
+  getToken(scopes: string | string[], options?: {abortSignal?: AbortSignal}): Promise<AccessToken | null>
+}
+
+export type CredentialKind = 'access-token' | 'profile-service-principal' | 'default-chain'
+
+/** A credential that knows where it looks, so failures can say so. */
+export interface HcctlCredential extends TokenCredential {
+  readonly kind: CredentialKind
+  /** The sources tried, in order, for people (e.g. "Azure CLI (az login)"). */
+  readonly sources: string[]
+}
+
+export interface CredentialOptions {
+  cloud: CloudProfile
+  /** A raw bearer token (--access-token / HCCTL_ACCESS_TOKEN). */
+  accessToken?: string
+  env?: NodeJS.ProcessEnv
+  logger?: Logger
+}
+
+const CHAIN_SOURCES: Array<[name: string, label: string]> = [
+  ['EnvironmentCredential', 'environment service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH)'],
+  ['WorkloadIdentityCredential', 'workload identity federation (AZURE_FEDERATED_TOKEN_FILE, as in GitHub Actions and AKS)'],
+  ['ManagedIdentityCredential', 'managed identity'],
+  ['VisualStudioCodeCredential', 'Visual Studio Code sign-in'],
+  ['AzureCliCredential', 'Azure CLI (az login)'],
+  ['AzurePowerShellCredential', 'Azure PowerShell (Connect-AzAccount)'],
+  ['AzureDeveloperCliCredential', 'Azure Developer CLI (azd auth login)'],
+]
+
+/** The sources DefaultAzureCredential tries, honouring AZURE_TOKEN_CREDENTIALS (dev, prod or one name). */
+export function defaultChainSources(env: NodeJS.ProcessEnv = process.env): string[] {
+  const wanted = env.AZURE_TOKEN_CREDENTIALS?.trim().toLowerCase()
+  if (!wanted) return CHAIN_SOURCES.map(([, label]) => label)
+  if (wanted === 'prod') return CHAIN_SOURCES.slice(0, 3).map(([, label]) => label)
+  if (wanted === 'dev') return CHAIN_SOURCES.slice(3).map(([, label]) => label)
+  const one = CHAIN_SOURCES.find(([name]) => name.toLowerCase() === wanted)
+  return one ? [one[1]] : [`AZURE_TOKEN_CREDENTIALS=${env.AZURE_TOKEN_CREDENTIALS} (not a known value)`]
+}
+
+/**
+ * Chooses the credential, in this order:
+ * 1. `--access-token` / HCCTL_ACCESS_TOKEN: that bearer token, as is (what ARMCLIENT_TOKEN did);
+ * 2. a cloud profile with `defaults` (the emulator) and no AZURE_CLIENT_ID in the environment:
+ *    a client-secret sign-in with the profile's principal at the profile's authority;
+ * 3. DefaultAzureCredential: environment service principal, workload identity, managed
+ *    identity, Azure CLI, ... (see defaultChainSources).
+ * The cloud's authority host, instance-discovery setting and CA are passed through.
+ * @azure/identity is imported on the first getToken, never before.
+ */
+export function createCredential(options: CredentialOptions): HcctlCredential {
+  const env = options.env ?? process.env
+  const logger = options.logger ?? silentLogger
+  if (options.accessToken !== undefined) return staticTokenCredential(options.accessToken)
+  const d = options.cloud.defaults
+  if (d?.clientId && d.clientSecret && d.tenantId && !env.AZURE_CLIENT_ID) {
+    const sources = [`the ${options.cloud.name} profile's service principal (${d.clientId} at ${options.cloud.authorityHost})`]
+    return lazyCredential('profile-service-principal', sources, options.cloud, logger, async (identity, common) => new identity.ClientSecretCredential(d.tenantId!, d.clientId!, d.clientSecret!, common))
+  }
+  return lazyCredential('default-chain', defaultChainSources(env), options.cloud, logger, async (identity, common) => new identity.DefaultAzureCredential(common))
+}
+
+type Identity = typeof IdentityModule
+
+function lazyCredential(
+  kind: CredentialKind,
+  sources: string[],
+  cloud: CloudProfile,
+  logger: Logger,
+  make: (identity: Identity, common: Record<string, unknown>) => Promise<TokenCredential>,
+): HcctlCredential {
+  let inner: Promise<TokenCredential> | undefined
+  return {
+    kind,
+    sources,
+    async getToken(scopes, getOptions) {
+      inner ??= (async () => {
+        const identity = await import('@azure/identity')
+        const common: Record<string, unknown> = {authorityHost: cloud.authorityHost}
+        if (cloud.disableInstanceDiscovery) common.disableInstanceDiscovery = true
+        if (cloud.ca) common.tlsOptions = {ca: cloud.ca}
+        try {
+          return await make(identity, common)
+        } catch (error) {
+          throw authFailed(scopes, sources, error)
+        }
+      })()
+      const credential = await inner
+      logger.verbose(`token: asking ${kind === 'default-chain' ? 'the default credential chain' : sources[0]} for ${String(scopes)}`)
+      try {
+        const token = await credential.getToken(scopes, getOptions)
+        if (!token) throw new Error('no token returned')
+        return token
+      } catch (error) {
+        if (getOptions?.abortSignal?.aborted) throw error
+        const failure = authFailed(scopes, sources, error)
+        for (const r of (failure.data?.reasons as string[] | undefined) ?? []) logger.verbose(`token: ${r}`)
+        throw failure
+      }
+    },
+  }
+}
+
+/** AuthError (exit 5) naming the sources tried and the reason each gave. */
+export function authFailed(scopes: string | string[], sources: string[], error: unknown): AuthError {
+  const reasons = reasonsOf(error)
+  const scope = Array.isArray(scopes) ? scopes.join(' ') : scopes
+  const tried = sources.length === 1 ? sources[0] : sources.join('; ')
+  const detail = sources.length === 1 && reasons[0] ? ` ${reasons[0]}` : ''
+  return new AuthError(`Could not get an access token for ${scope}. Tried: ${tried}.${detail}`, {
+    code: 'AuthenticationFailed',
+    cause: error,
+    data: {sources, reasons},
+    suggestions: [
+      'Sign in with `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET (or a federated token via AZURE_FEDERATED_TOKEN_FILE).',
+      'Or pass a bearer token with --access-token / HCCTL_ACCESS_TOKEN.',
+      'Run with --verbose to see what each source answered.',
+    ],
+  })
+}
+
+function reasonsOf(error: unknown): string[] {
+  const e = error as {message?: string; errors?: unknown[]}
+  const list = Array.isArray(e?.errors) && e.errors.length > 0 ? e.errors : [error]
+  return list.map((x) => {
+    const item = x as {name?: string; message?: string}
+    const first = String(item?.message ?? x)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(0, 2)
+      .join(' ')
+    const text = first.length > 300 ? `${first.slice(0, 300)}…` : first
+    return redactText(item?.name && item.name !== 'Error' ? `${item.name}: ${text}` : text)
+  })
+}
+
+/** A credential that hands out the given bearer token (its `exp` claim, if any, as expiry). */
+export function staticTokenCredential(raw: string): HcctlCredential {
+  const token = raw.trim().replace(/^Bearer\s+/i, '')
+  if (token === '' || /\s/.test(token)) {
+    throw new UsageError('The access token is empty or contains whitespace.', {
+      code: 'InvalidAccessToken',
+      suggestions: ['Pass the bare token: --access-token "$(az account get-access-token --query accessToken -o tsv)".'],
+    })
+  }
+  const exp = decodeJwt(token)?.claims.exp
+  const expiresOnTimestamp = typeof exp === 'number' ? exp * 1000 : Date.now() + 3600_000
+  return {
+    kind: 'access-token',
+    sources: ['the token from --access-token / HCCTL_ACCESS_TOKEN'],
+    async getToken() {
+      return {token, expiresOnTimestamp}
+    },
+  }
+}
+
+export interface DecodedJwt {
+  header: Record<string, unknown>
+  claims: Record<string, unknown>
+}
+
+/** Decodes a JWT without verifying it (for display); undefined when it is not a JWT. */
+export function decodeJwt(token: string): DecodedJwt | undefined {
+  const parts = token.split('.')
+  if (parts.length !== 3) return undefined
+  try {
+    const part = (s: string) => JSON.parse(Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as unknown
+    const header = part(parts[0]!)
+    const claims = part(parts[1]!)
+    if (!header || typeof header !== 'object' || !claims || typeof claims !== 'object') return undefined
+    return {header: header as Record<string, unknown>, claims: claims as Record<string, unknown>}
+  } catch {
+    return undefined
+  }
+}

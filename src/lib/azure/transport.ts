@@ -1,0 +1,184 @@
+import type {Agent} from 'node:https'
+
+import type {CloudProfile} from './clouds.js'
+
+/**
+ * The HTTP transport under the ARM client: one request, one answer, no retries, no auth.
+ * The real one uses axios with a per-cloud https.Agent (the cloud's CA, proxies from
+ * HTTPS_PROXY/NO_PROXY); unit tests inject a fake.
+ */
+export interface TransportRequest {
+  method: string
+  url: string
+  headers: Record<string, string>
+  body?: string
+  /** Whole-request deadline in milliseconds. */
+  timeoutMs: number
+  signal?: AbortSignal
+}
+
+export interface TransportResponse {
+  status: number
+  /** Lower-case header names. */
+  headers: Record<string, string>
+  body: string
+}
+
+export type Transport = (request: TransportRequest) => Promise<TransportResponse>
+
+/** A request that never got an HTTP answer: connection refused/reset, TLS failure, DNS, timeout. */
+export class TransportError extends Error {
+  override name = 'TransportError'
+  readonly code: string
+  /** The deadline passed before the answer was complete. */
+  readonly timeout: boolean
+  /** TLS verification failed (not worth retrying). */
+  readonly tls: boolean
+  constructor(message: string, options: {code?: string; timeout?: boolean; cause?: unknown} = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.code = options.code ?? 'ENETWORK'
+    this.timeout = options.timeout ?? false
+    this.tls = TLS_CODES.has(this.code) || /certificate|self[- ]signed/i.test(message)
+  }
+}
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_UNTRUSTED',
+])
+
+export interface ProxyOptions {
+  /** Environment for HTTPS_PROXY/NO_PROXY (default process.env). */
+  env?: NodeJS.ProcessEnv
+  /** Also proxy loopback addresses (off by default: local servers are reached directly). */
+  loopback?: boolean
+}
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[?::1\]?)$/i
+
+/** The proxy URL for a target URL (HTTPS_PROXY/https_proxy/ALL_PROXY and NO_PROXY), or undefined. */
+export async function proxyFor(url: string, options: ProxyOptions = {}): Promise<string | undefined> {
+  const env = options.env ?? process.env
+  const u = new URL(url)
+  if (!options.loopback && LOOPBACK.test(u.hostname)) return undefined
+  const {getProxyForUrl} = await import('proxy-from-env')
+  // proxy-from-env reads process.env; swap in the given environment for the lookup.
+  const keys = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy', 'npm_config_https_proxy', 'npm_config_proxy', 'npm_config_no_proxy']
+  const saved: Record<string, string | undefined> = {}
+  if (env !== process.env) {
+    for (const k of keys) {
+      saved[k] = process.env[k]
+      if (env[k] === undefined) delete process.env[k]
+      else process.env[k] = env[k]
+    }
+  }
+  try {
+    const proxy = getProxyForUrl({protocol: u.protocol, host: u.host, port: u.port} as unknown as string)
+    return proxy || undefined
+  } finally {
+    if (env !== process.env) {
+      for (const k of keys) {
+        if (saved[k] === undefined) delete process.env[k]
+        else process.env[k] = saved[k]
+      }
+    }
+  }
+}
+
+/**
+ * https.Agents for one cloud: they trust the cloud's CA (and only it) when the profile has
+ * one, else the system's; never NODE_TLS_REJECT_UNAUTHORIZED. One agent per proxy.
+ */
+export class CloudAgents {
+  private readonly agents = new Map<string, Agent>()
+  constructor(
+    private readonly cloud: Pick<CloudProfile, 'ca'>,
+    private readonly proxy: ProxyOptions = {},
+  ) {}
+
+  /** The agent for a URL (direct or through the proxy the environment names for it). */
+  async agentFor(url: string): Promise<Agent> {
+    const proxyUrl = await proxyFor(url, this.proxy)
+    const key = proxyUrl ?? ''
+    let agent = this.agents.get(key)
+    if (!agent) {
+      agent = await makeAgent(this.cloud.ca, proxyUrl)
+      this.agents.set(key, agent)
+    }
+    return agent
+  }
+
+  destroy(): void {
+    for (const a of this.agents.values()) a.destroy()
+    this.agents.clear()
+  }
+}
+
+async function makeAgent(ca: string | undefined, proxyUrl: string | undefined): Promise<Agent> {
+  const tlsOptions = ca ? {ca} : {}
+  if (!proxyUrl) {
+    const https = await import('node:https')
+    return new https.Agent({keepAlive: true, ...tlsOptions})
+  }
+  const {HttpsProxyAgent} = await import('https-proxy-agent')
+  // HttpsProxyAgent drops agent-level TLS options for the target; add the CA per connection.
+  type Connect = InstanceType<typeof HttpsProxyAgent<string>>['connect']
+  class CaProxyAgent extends HttpsProxyAgent<string> {
+    override async connect(req: Parameters<Connect>[0], opts: Parameters<Connect>[1]) {
+      return super.connect(req, {...opts, ...tlsOptions})
+    }
+  }
+  return new CaProxyAgent(proxyUrl, {keepAlive: true}) as unknown as Agent
+}
+
+/** The real transport: axios (imported on first use) over the cloud's agents. */
+export function axiosTransport(agents: CloudAgents): Transport {
+  return async (request) => {
+    const {default: axios} = await import('axios')
+    const agent = await agents.agentFor(request.url)
+    const deadline = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      deadline.abort()
+    }, request.timeoutMs)
+    const onAbort = () => deadline.abort()
+    request.signal?.addEventListener('abort', onAbort, {once: true})
+    try {
+      const res = await axios.request<string>({
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        data: request.body,
+        httpsAgent: agent,
+        proxy: false,
+        signal: deadline.signal,
+        responseType: 'text',
+        transformResponse: [(d: unknown) => d],
+        validateStatus: () => true,
+        maxRedirects: 0,
+      })
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(res.headers as Record<string, unknown>)) {
+        if (v === undefined || v === null) continue
+        headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v)
+      }
+      return {status: res.status, headers, body: typeof res.data === 'string' ? res.data : res.data === undefined ? '' : String(res.data)}
+    } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason ?? error
+      const e = error as Error & {code?: string; cause?: {code?: string}}
+      if (timedOut) throw new TransportError(`no complete answer within ${request.timeoutMs} ms`, {code: 'ETIMEDOUT', timeout: true, cause: error})
+      const code = e.cause?.code ?? e.code
+      throw new TransportError(e.message || String(error), {code, cause: error})
+    } finally {
+      clearTimeout(timer)
+      request.signal?.removeEventListener('abort', onAbort)
+    }
+  }
+}
