@@ -1,0 +1,64 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {azureFlags, resourceGroupFlag} from '../cli/flags.js'
+import type {AgentSummary} from '../lib/relay/agent.js'
+
+export type AgentResult = AgentSummary
+
+export default class Agent extends BaseCommand<typeof Agent> {
+  static override summary = 'Run the on-premises agent (a cross-platform Hybrid Connection Manager).'
+  static override description = `Listens on one or more hybrid connections and, for each sender, connects TCP to the hybrid connection's own endpoint (from its metadata; never one a sender asks for), then pipes bytes. If the endpoint cannot be reached, the sender is refused with 502 and the reason.
+
+Hybrid connections come from --connection-string (repeatable; the Listen "gateway connection string"), HCCTL_AGENT_CONNECTION_STRINGS (one per line or comma-separated), --config agent.yaml, or a name with --namespace and --resource-group (through ARM, using or creating the defaultListener rule).
+
+One log line per connection goes to stderr (text, or JSON with --log-format json). --health serves /healthz and /metrics (Prometheus). SIGINT/SIGTERM stop accepting, let open tunnels finish for up to --drain-timeout, and exit 0.`
+
+  static override examples = [
+    '<%= config.bin %> agent --connection-string "Endpoint=sb://contoso-relay.servicebus.windows.net/;SharedAccessKeyName=defaultListener;SharedAccessKey=...;EntityPath=sql01" --health 127.0.0.1:9090',
+    '<%= config.bin %> agent --config /etc/hcctl/agent.yaml --log-format json',
+    '<%= config.bin %> agent sql01 --namespace contoso-relay --resource-group onprem-rg',
+  ]
+
+  static override args = {
+    'hybrid-connection': Args.string({description: 'Hybrid connection name (with --namespace and --resource-group, through ARM).', required: false}),
+  }
+
+  static override flags = {
+    ...azureFlags,
+    'resource-group': resourceGroupFlag,
+    namespace: Flags.string({description: 'Relay namespace of the named hybrid connection (ARM path).'}),
+    'connection-string': Flags.string({description: 'Listen connection string of a hybrid connection (with EntityPath). Repeatable.', multiple: true}),
+    config: Flags.string({description: 'agent.yaml with hybridConnections, health, logFormat, drainTimeout, connectTimeout, idleTimeout, tokenTtl.', env: 'HCCTL_AGENT_CONFIG'}),
+    health: Flags.string({description: 'Serve /healthz and /metrics on [address:]port (address defaults to 127.0.0.1).', env: 'HCCTL_AGENT_HEALTH'}),
+    'log-format': Flags.string({description: 'Log line format on stderr.', options: ['text', 'json'], env: 'HCCTL_LOG_FORMAT'}),
+    'drain-timeout': Flags.string({description: 'On SIGINT/SIGTERM, let open tunnels finish for this long (seconds, or 500ms, 2m). Default 30.'}),
+    'connect-timeout': Flags.string({description: 'TCP connect timeout to the endpoint (seconds). Default 10.'}),
+    'idle-timeout': Flags.string({description: 'Close tunnels with no traffic for this long (seconds; 0 = never). Default 0.'}),
+    'token-ttl': Flags.string({description: 'Lifetime of the SAS tokens the agent signs (seconds); renewed at half-life. Default 3600.', env: 'HCCTL_RELAY_TOKEN_TTL'}),
+  }
+
+  async run(): Promise<AgentResult> {
+    const {startAgentCommand} = await import('../lib/relay/agent-command.js')
+    const f = this.flags
+    return startAgentCommand({
+      hybridConnection: this.args['hybrid-connection'],
+      namespace: f.namespace,
+      resourceGroup: f['resource-group'],
+      subscription: f.subscription,
+      accessToken: f['access-token'],
+      cloud: this.cloud(f.cloud),
+      connectionStrings: f['connection-string'],
+      envConnectionStrings: process.env.HCCTL_AGENT_CONNECTION_STRINGS,
+      configFile: f.config,
+      health: f.health,
+      logFormat: f['log-format'] as 'text' | 'json' | undefined,
+      drainTimeout: f['drain-timeout'],
+      connectTimeout: f['connect-timeout'],
+      idleTimeout: f['idle-timeout'],
+      tokenTtl: f['token-ttl'],
+      signal: this.abort.signal,
+      writeLog: (line) => process.stderr.write(line + '\n'),
+    })
+  }
+}

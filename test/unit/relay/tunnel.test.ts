@@ -1,0 +1,201 @@
+import {strict as assert} from 'node:assert'
+import {createHash, randomBytes} from 'node:crypto'
+import {once} from 'node:events'
+import {createServer, connect, type AddressInfo, type Server, type Socket} from 'node:net'
+
+import {WebSocket, WebSocketServer} from 'ws'
+
+import {pipeTunnel} from '../../../src/lib/relay/tunnel.js'
+
+/** A connected WebSocket pair over loopback: [the side we tunnel, the far side]. */
+async function wsPair(): Promise<{near: WebSocket; far: WebSocket; close: () => Promise<void>}> {
+  const wss = new WebSocketServer({port: 0, host: '127.0.0.1', perMessageDeflate: false})
+  await once(wss, 'listening')
+  const farP = once(wss, 'connection') as Promise<[WebSocket]>
+  const near = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, {perMessageDeflate: false})
+  await once(near, 'open')
+  const [far] = await farP
+  return {near, far, close: () => new Promise<void>((r) => wss.close(() => r()))}
+}
+
+/** A TCP pair: [the side we tunnel, the application side]. */
+async function tcpPair(): Promise<{near: Socket; app: Socket; server: Server}> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const appP = once(server, 'connection') as Promise<[Socket]>
+  const near = connect((server.address() as AddressInfo).port, '127.0.0.1')
+  await once(near, 'connect')
+  const [app] = await appP
+  return {near, app, server}
+}
+
+function sha(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex')
+}
+
+describe('relay tunnel (WebSocket ↔ TCP)', () => {
+  it('pumps bytes both ways, counts them, and closes in order when TCP ends', async () => {
+    const w = await wsPair()
+    const t = await tcpPair()
+    const tunnel = pipeTunnel(w.near, t.near)
+    const up = randomBytes(3 * 1024 * 1024 + 17)
+    const down = randomBytes(2 * 1024 * 1024 + 5)
+    // far side (the relay peer) collects what TCP sent
+    const got: Buffer[] = []
+    w.far.on('message', (d: Buffer) => got.push(d))
+    const farClosed = once(w.far, 'close')
+    // application side collects what the relay sent
+    const appGot: Buffer[] = []
+    t.app.on('data', (d: Buffer) => appGot.push(d))
+    w.far.send(down)
+    t.app.write(up)
+    // wait until the app has the relay's bytes, then end
+    while (Buffer.concat(appGot).length < down.length) await once(t.app, 'data')
+    t.app.end()
+    const [code] = (await farClosed) as [number]
+    const stats = await tunnel.done
+    assert.equal(code, 1000)
+    assert.equal(sha(Buffer.concat(got)), sha(up))
+    assert.equal(sha(Buffer.concat(appGot)), sha(down))
+    assert.equal(stats.bytesToRelay, up.length)
+    assert.equal(stats.bytesFromRelay, down.length)
+    assert.equal(stats.closedBy, 'tcp')
+    assert.ok(stats.durationMs >= 0)
+    assert.equal(stats.error, undefined)
+    t.server.close()
+    await w.close()
+  })
+
+  it('when the relay side closes, TCP gets everything first and then EOF', async () => {
+    const w = await wsPair()
+    const t = await tcpPair()
+    const tunnel = pipeTunnel(w.near, t.near)
+    const data = randomBytes(1024 * 1024)
+    const appGot: Buffer[] = []
+    t.app.on('data', (d: Buffer) => appGot.push(d))
+    const ended = once(t.app, 'end')
+    for (let i = 0; i < 16; i++) w.far.send(data.subarray(i * 65536, (i + 1) * 65536))
+    w.far.close(1000)
+    await ended
+    t.app.end()
+    const stats = await tunnel.done
+    assert.equal(sha(Buffer.concat(appGot)), sha(data))
+    assert.equal(stats.closedBy, 'relay')
+    t.server.close()
+    await w.close()
+  })
+
+  it('backpressure: a TCP reader that stops makes the WebSocket socket pause (bounded buffering)', async () => {
+    const w = await wsPair()
+    const t = await tcpPair()
+    const tunnel = pipeTunnel(w.near, t.near)
+    t.app.pause() // the application does not read
+    const chunk = randomBytes(256 * 1024)
+    let sent = 0
+    // push 32 MiB from the far side; it must stall well before it is all buffered near us
+    const target = 32 * 1024 * 1024
+    while (sent < target) {
+      w.far.send(chunk)
+      sent += chunk.length
+      if (w.far.bufferedAmount > 4 * 1024 * 1024) break
+    }
+    // the far side could not flush everything: the near side stopped reading
+    await new Promise((r) => setTimeout(r, 200))
+    assert.ok(w.near.isPaused, 'the relay side is paused while TCP cannot take more')
+    assert.ok(t.near.writableLength < 16 * 1024 * 1024, `TCP write queue stays bounded (${t.near.writableLength})`)
+    // now read everything: all bytes arrive
+    let received = 0
+    t.app.on('data', (d: Buffer) => (received += d.length))
+    t.app.resume()
+    while (w.far.bufferedAmount > 0) await new Promise((r) => setTimeout(r, 10))
+    while (received < sent) await once(t.app, 'data')
+    assert.equal(received, sent)
+    tunnel.close()
+    await tunnel.done
+    t.server.close()
+    await w.close()
+  })
+
+  it('backpressure: a slow relay makes the TCP socket pause', async () => {
+    const w = await wsPair()
+    const t = await tcpPair()
+    const tunnel = pipeTunnel(w.near, t.near, {highWaterMark: 256 * 1024})
+    w.far.pause() // the relay peer does not read
+    const chunk = randomBytes(1024 * 1024)
+    let paused = false
+    for (let i = 0; i < 64 && !paused; i++) {
+      t.app.write(chunk)
+      await new Promise((r) => setImmediate(r))
+      paused = t.near.isPaused()
+    }
+    await new Promise((r) => setTimeout(r, 100))
+    assert.ok(t.near.isPaused(), 'TCP reading is paused while the WebSocket is backed up')
+    assert.ok(w.near.bufferedAmount < 64 * 1024 * 1024)
+    w.far.resume()
+    tunnel.close()
+    await tunnel.done
+    t.server.close()
+    await w.close()
+  })
+
+  it('closes both sides after the idle timeout', async () => {
+    const w = await wsPair()
+    const t = await tcpPair()
+    const tunnel = pipeTunnel(w.near, t.near, {idleTimeoutMs: 150})
+    const farClosed = once(w.far, 'close')
+    const appEnded = once(t.app, 'end')
+    t.app.on('end', () => t.app.end())
+    const stats = await tunnel.done
+    await farClosed
+    await appEnded
+    assert.equal(stats.closedBy, 'idle')
+    assert.match(stats.error ?? '', /idle/)
+    t.server.close()
+    await w.close()
+  })
+
+  it('an abnormal relay close resets TCP and records the error', async () => {
+    const w = await wsPair()
+    const t = await tcpPair()
+    const tunnel = pipeTunnel(w.near, t.near)
+    t.app.on('error', () => {})
+    const appClosed = once(t.app, 'close')
+    w.far.close(1011, 'service error')
+    const stats = await tunnel.done
+    await appClosed
+    assert.equal(stats.closedBy, 'error')
+    assert.match(stats.error ?? '', /1011 service error/)
+    t.server.close()
+    await w.close()
+  })
+
+  it('a TCP reset closes the WebSocket with 1011', async () => {
+    const w = await wsPair()
+    const t = await tcpPair()
+    const tunnel = pipeTunnel(w.near, t.near)
+    const farClosed = once(w.far, 'close')
+    t.app.resetAndDestroy()
+    const [code] = (await farClosed) as [number]
+    const stats = await tunnel.done
+    assert.equal(code, 1011)
+    assert.match(stats.error ?? '', /ECONNRESET/)
+    t.server.close()
+    await w.close()
+  })
+
+  it('aborting the signal closes with 1001', async () => {
+    const w = await wsPair()
+    const t = await tcpPair()
+    const ac = new AbortController()
+    const tunnel = pipeTunnel(w.near, t.near, {signal: ac.signal})
+    const farClosed = once(w.far, 'close')
+    t.app.on('end', () => t.app.end())
+    ac.abort()
+    const [code] = (await farClosed) as [number]
+    assert.equal(code, 1001)
+    assert.equal((await tunnel.done).closedBy, 'abort')
+    t.server.close()
+    await w.close()
+  })
+})
