@@ -1,0 +1,93 @@
+import {UsageError} from '../errors.js'
+import type {AppRef} from './model.js'
+
+/**
+ * ARM ids as lib/hybrid needs them: parsed by key/value segment pairs, case-insensitively
+ * (ids come back with drifting casing, arm-surface.md §1).
+ */
+export function idSegments(id: string): Map<string, string> {
+  const parts = id.split('/').filter(Boolean)
+  const out = new Map<string, string>()
+  // providers/Microsoft.X is a key/value pair too; after it, pairs continue.
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const key = parts[i]!.toLowerCase()
+    if (!out.has(key)) out.set(key, decodeURIComponent(parts[i + 1]!))
+  }
+  return out
+}
+
+export interface RelayRef {
+  subscriptionId: string
+  resourceGroup: string
+  namespace: string
+  name: string
+}
+
+export function parseRelayId(id: string): RelayRef | undefined {
+  const s = idSegments(id)
+  const sub = s.get('subscriptions')
+  const rg = s.get('resourcegroups')
+  const ns = s.get('namespaces')
+  const hc = s.get('hybridconnections')
+  if (!sub || !rg || !ns || !hc) return undefined
+  return {subscriptionId: sub, resourceGroup: rg, namespace: ns, name: hc}
+}
+
+export interface PlanRef {
+  subscriptionId: string
+  resourceGroup: string
+  plan: string
+}
+
+export function parsePlanId(id: string): PlanRef | undefined {
+  const s = idSegments(id)
+  const sub = s.get('subscriptions')
+  const rg = s.get('resourcegroups')
+  const plan = s.get('serverfarms')
+  if (!sub || !rg || !plan) return undefined
+  return {subscriptionId: sub, resourceGroup: rg, plan}
+}
+
+/** A site or slot id (or anything below one). */
+export function parseAppId(id: string): (AppRef & {subscriptionId: string}) | undefined {
+  const s = idSegments(id)
+  const sub = s.get('subscriptions')
+  const rg = s.get('resourcegroups')
+  const app = s.get('sites')
+  if (!sub || !rg || !app) return undefined
+  const slot = s.get('slots')
+  return {subscriptionId: sub, resourceGroup: rg, app, ...(slot ? {slot} : {})}
+}
+
+const enc = encodeURIComponent
+
+export function relayNamespacePath(sub: string, rg: string, ns: string): string {
+  return `/subscriptions/${sub}/resourceGroups/${enc(rg)}/providers/Microsoft.Relay/namespaces/${enc(ns)}`
+}
+
+export function relayPath(sub: string, rg: string, ns: string, hc: string): string {
+  return `${relayNamespacePath(sub, rg, ns)}/hybridConnections/${enc(hc)}`
+}
+
+export function rulePath(sub: string, rg: string, ns: string, hc: string, rule: string): string {
+  return `${relayPath(sub, rg, ns, hc)}/authorizationRules/${enc(rule)}`
+}
+
+export function sitePath(sub: string, app: AppRef): string {
+  const base = `/subscriptions/${sub}/resourceGroups/${enc(app.resourceGroup)}/providers/Microsoft.Web/sites/${enc(app.app)}`
+  return app.slot ? `${base}/slots/${enc(app.slot)}` : base
+}
+
+export function siteRelayPath(sub: string, app: AppRef, ns: string, hc: string): string {
+  return `${sitePath(sub, app)}/hybridConnectionNamespaces/${enc(ns)}/relays/${enc(hc)}`
+}
+
+export function planPath(sub: string, rg: string, plan: string): string {
+  return `/subscriptions/${sub}/resourceGroups/${enc(rg)}/providers/Microsoft.Web/serverfarms/${enc(plan)}`
+}
+
+export function planIdPath(planId: string): string {
+  const p = parsePlanId(planId)
+  if (!p) throw new UsageError(`"${planId}" is not an App Service plan id.`, {code: 'InvalidResourceId'})
+  return planPath(p.subscriptionId, p.resourceGroup, p.plan)
+}
