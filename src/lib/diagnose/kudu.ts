@@ -38,7 +38,7 @@ export function parseKuduTcpPing(output: string): KuduTcpPing {
       attempts.push({seq: attempts.length + 1, address: ok[1], connected: true, timeMs: ok[2] ? 0 : Number(ok[3])})
       continue
     }
-    const failed = /^Connection attempt failed:?\s*(.*)$/i.exec(line)
+    const failed = /^Connection attempt failed:?\s*(.*)$/i.exec(line) ?? /^(Connection (?:timed out|refused).*)$/i.exec(line)
     if (failed) {
       attempts.push({seq: attempts.length + 1, connected: false, error: classifyKuduFailure(failed[1]!), message: failed[1]!.slice(0, 300)})
       continue
@@ -54,3 +54,24 @@ export function parseKuduTcpPing(output: string): KuduTcpPing {
 }
 
 export {summarize}
+
+export interface KuduCommandResult {
+  Output?: string
+  Error?: string
+  ExitCode?: number
+}
+
+/**
+ * Validates the command API's answer (outside input): an object with string Output/Error.
+ * Returns the parsed tcpping, or throws with what was wrong.
+ */
+export function readKuduAnswer(body: unknown): {output: string; error: string; exitCode?: number} {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('the Kudu command API answered something that is not a JSON object')
+  const b = body as Record<string, unknown>
+  const pick = (k: string) => b[k] ?? b[k.toLowerCase()]
+  const output = pick('Output')
+  const error = pick('Error')
+  if (output !== undefined && typeof output !== 'string') throw new Error('the Kudu command API answered an Output that is not text')
+  const exitCode = pick('ExitCode')
+  return {output: (output as string | undefined) ?? '', error: typeof error === 'string' ? error : '', ...(typeof exitCode === 'number' ? {exitCode} : {})}
+}

@@ -59,7 +59,7 @@ async function connectProxy(refuse = false) {
 
 function ctx(port: number, ca: string | undefined, extra: Partial<NetworkContext> = {}): NetworkContext {
   return {
-    relay: {host: NS, connectHost: '127.0.0.1', connectPort: port, ca},
+    relayTarget: {host: NS, connectHost: '127.0.0.1', connectPort: port, ca},
     redirected: true,
     hybridConnection: 'hc1',
     env: {},
@@ -115,7 +115,7 @@ describe('network checks (against local servers)', () => {
     try {
       // Trust the test CA as if it were a corporate root installed on this machine.
       const c = ctx(relay.port, ca.cert, {expectedIssuer: PUBLIC_RELAY_ISSUER})
-      const r = byId(await runChecks(NETWORK_CHECKS, {...c, relay: {...c.relay, ca: undefined}}))
+      const r = byId(await runChecks(NETWORK_CHECKS, {...c, relayTarget: {...c.relayTarget, ca: undefined}}))
       assert.equal(r['net.tls']!.status, 'fail', 'not trusted by the system roots')
       assert.match(r['net.tls']!.remedy!, /TLS inspection/)
     } finally {
@@ -180,7 +180,7 @@ describe('network checks (against local servers)', () => {
     assert.match(refused['net.tcp']!.evidence[0]!, /refused/)
     assert.equal(refused['net.tls']!.status, 'skip')
     const c = ctx(443, ca.cert)
-    const unresolved = byId(await runChecks(NETWORK_CHECKS, {...c, redirected: false, relay: {...c.relay, connectHost: 'ns.hcctl.invalid', host: 'ns.hcctl.invalid'}}))
+    const unresolved = byId(await runChecks(NETWORK_CHECKS, {...c, redirected: false, relayTarget: {...c.relayTarget, connectHost: 'ns.hcctl.invalid', host: 'ns.hcctl.invalid'}}))
     assert.equal(unresolved['net.dns']!.status, 'fail')
     assert.match(unresolved['net.dns']!.remedy!, /cannot resolve ns\.hcctl\.invalid/)
     assert.equal(unresolved['net.tcp']!.status, 'skip')

@@ -12,7 +12,7 @@ describe('Kudu tcpping output parser', () => {
         'Connected to db01.corp.local:1433, time taken: <1ms',
         'Connection attempt failed: No such host is known',
         'Connection attempt failed: No connection could be made because the target machine actively refused it 10.0.0.5:1433',
-        'Connection attempt failed: Connection timed out',
+        'Connection timed out',
         'Complete: 2/5 successful attempts (40%). Average success time: 20.5ms',
         'something else',
       ].join('\r\n'),

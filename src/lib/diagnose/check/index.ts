@@ -120,10 +120,10 @@ export async function runCheck(input: CheckInput): Promise<CheckRunResult> {
   }
 }
 
-function networkPart(cloud: CloudProfile, host: string, hybridConnection: string): Pick<NetworkContext, 'relay' | 'redirected' | 'expectedIssuer' | 'hybridConnection'> {
+function networkPart(cloud: CloudProfile, host: string, hybridConnection: string): Pick<NetworkContext, 'relayTarget' | 'redirected' | 'expectedIssuer' | 'hybridConnection'> {
   const address = cloud.relayAddress
   return {
-    relay: {host, connectHost: address?.host ?? host, connectPort: address?.port ?? 443, ca: cloud.ca},
+    relayTarget: {host, connectHost: address?.host ?? host, connectPort: address?.port ?? 443, ca: cloud.ca},
     redirected: Boolean(address),
     expectedIssuer: cloud.ca ? undefined : PUBLIC_RELAY_ISSUER,
     hybridConnection,

@@ -7,7 +7,7 @@ import {type CheckDefinition, fail, pass, skip, warn} from './types.js'
 
 /** What the network-from-here checks need. */
 export interface NetworkContext {
-  relay: RelayTarget
+  relayTarget: RelayTarget
   /** The hybrid connection used for the upgrade probes (any name works; the relay answers 401/404). */
   hybridConnection?: string
   /** Set when the cloud profile redirects relay traffic (the emulator's relayAddress). */
@@ -29,14 +29,14 @@ export const PUBLIC_RELAY_ISSUER = /Microsoft|DigiCert/i
 export const CLOCK_WARN_MS = 60_000
 export const CLOCK_FAIL_MS = 300_000
 
-const where = (c: NetworkContext) => `${c.relay.connectHost}:${c.relay.connectPort}`
+const where = (c: NetworkContext) => `${c.relayTarget.connectHost}:${c.relayTarget.connectPort}`
 
 export const netDns: CheckDefinition<NetworkContext> = {
   id: 'net.dns',
   title: 'DNS of the relay namespace',
   async run(c) {
-    const name = c.redirected ? c.relay.connectHost : c.relay.host
-    const note = c.redirected ? [`the cloud profile sends relay traffic for ${c.relay.host} to ${where(c)} (relayAddress)`] : []
+    const name = c.redirected ? c.relayTarget.connectHost : c.relayTarget.host
+    const note = c.redirected ? [`the cloud profile sends relay traffic for ${c.relayTarget.host} to ${where(c)} (relayAddress)`] : []
     if (isIP(name)) {
       c.net.addresses = [{address: name, family: isIP(name) as 4 | 6}]
       return pass([`${name} is an address; nothing to resolve`, ...note])
@@ -49,7 +49,7 @@ export const netDns: CheckDefinition<NetworkContext> = {
     } catch (error) {
       return fail(
         [`${name}: ${classifyError(error)} (${(error as Error).message})`, ...note],
-        `This machine cannot resolve ${name}. Check its DNS servers (nslookup ${name}); behind a firewall, allow *${c.relay.host.slice(c.relay.host.indexOf('.'))} or the namespace and its gateway names (G0-G127, GV0-GV127).`,
+        `This machine cannot resolve ${name}. Check its DNS servers (nslookup ${name}); behind a firewall, allow *${c.relayTarget.host.slice(c.relayTarget.host.indexOf('.'))} or the namespace and its gateway names (G0-G127, GV0-GV127).`,
       )
     }
   },
@@ -62,12 +62,12 @@ export const netTcp: CheckDefinition<NetworkContext> = {
   async run(c) {
     const address = c.net.addresses![0]!
     try {
-      const {timeMs} = await tcpConnector(address, c.relay.connectPort, c.timeoutMs, c.signal)
-      return pass(`${address.address}:${c.relay.connectPort} connected in ${round2(timeMs)} ms`, {timeMs: round2(timeMs)})
+      const {timeMs} = await tcpConnector(address, c.relayTarget.connectPort, c.timeoutMs, c.signal)
+      return pass(`${address.address}:${c.relayTarget.connectPort} connected in ${round2(timeMs)} ms`, {timeMs: round2(timeMs)})
     } catch (error) {
       return fail(
-        `${address.address}:${c.relay.connectPort}: ${classifyError(error)} (${(error as Error).message})`,
-        `Outbound TCP ${c.relay.connectPort} to the relay is blocked from this machine. Allow outbound 443 to *${c.relay.host.slice(c.relay.host.indexOf('.'))} (or the namespace and its gateways) in the firewall; if only a proxy may go out, set HTTPS_PROXY.`,
+        `${address.address}:${c.relayTarget.connectPort}: ${classifyError(error)} (${(error as Error).message})`,
+        `Outbound TCP ${c.relayTarget.connectPort} to the relay is blocked from this machine. Allow outbound 443 to *${c.relayTarget.host.slice(c.relayTarget.host.indexOf('.'))} (or the namespace and its gateways) in the firewall; if only a proxy may go out, set HTTPS_PROXY.`,
       )
     }
   },
@@ -80,25 +80,25 @@ export const netTls: CheckDefinition<NetworkContext> = {
   async run(c) {
     let facts
     try {
-      facts = await tlsHandshake(c.relay, {timeoutMs: c.timeoutMs, signal: c.signal})
+      facts = await tlsHandshake(c.relayTarget, {timeoutMs: c.timeoutMs, signal: c.signal})
     } catch (error) {
-      return fail(`TLS with ${c.relay.host}: ${(error as Error).message}`, 'Something on the path ends TLS connections to the relay (a firewall or proxy that does not allow TLS to it). Allow TLS 1.2+ to the namespace.')
+      return fail(`TLS with ${c.relayTarget.host}: ${(error as Error).message}`, 'Something on the path ends TLS connections to the relay (a firewall or proxy that does not allow TLS to it). Allow TLS 1.2+ to the namespace.')
     }
     const evidence = [`subject ${facts.subject ?? '?'}`, `issuer ${facts.issuer ?? '?'}`, `${facts.protocol ?? 'TLS'}, valid to ${facts.validTo ?? '?'}`]
     const data = {subject: facts.subject, issuer: facts.issuer, protocol: facts.protocol, authorized: facts.authorized}
     if (!facts.authorized) {
       return fail(
         [...evidence, `not trusted: ${facts.authorizationError}`],
-        c.relay.ca
-          ? `The certificate for ${c.relay.host} is not from the cloud profile's CA: something between here and the relay presents its own certificate (possible TLS inspection). Exempt the namespace from TLS inspection, or check the profile's caPath.`
-          : `The certificate for ${c.relay.host} is not trusted: possible TLS inspection by a proxy or firewall. Exempt *.servicebus.windows.net from TLS inspection (the agent needs the relay's own certificate), or trust the inspecting CA with NODE_EXTRA_CA_CERTS if your policy requires inspection.`,
+        c.relayTarget.ca
+          ? `The certificate for ${c.relayTarget.host} is not from the cloud profile's CA: something between here and the relay presents its own certificate (possible TLS inspection). Exempt the namespace from TLS inspection, or check the profile's caPath.`
+          : `The certificate for ${c.relayTarget.host} is not trusted: possible TLS inspection by a proxy or firewall. Exempt *.servicebus.windows.net from TLS inspection (the agent needs the relay's own certificate), or trust the inspecting CA with NODE_EXTRA_CA_CERTS if your policy requires inspection.`,
         data,
       )
     }
-    if (!c.relay.ca && c.expectedIssuer && !c.expectedIssuer.test(facts.issuer ?? '')) {
+    if (!c.relayTarget.ca && c.expectedIssuer && !c.expectedIssuer.test(facts.issuer ?? '')) {
       return warn(
         [...evidence, 'issuer is not the one Azure Relay uses (Microsoft/DigiCert)'],
-        `Possible TLS inspection: the certificate for ${c.relay.host} is issued by ${facts.issuer}. Exempt the namespace from inspection; WebSocket connections through inspecting proxies often break.`,
+        `Possible TLS inspection: the certificate for ${c.relayTarget.host} is issued by ${facts.issuer}. Exempt the namespace from inspection; WebSocket connections through inspecting proxies often break.`,
         data,
       )
     }
@@ -124,7 +124,7 @@ export const netWebSocket: CheckDefinition<NetworkContext> = {
   dependsOn: ['net.tls'],
   async run(c) {
     try {
-      const r = await websocketUpgrade(c.relay, upgradePath(c), {timeoutMs: c.timeoutMs, signal: c.signal})
+      const r = await websocketUpgrade(c.relayTarget, upgradePath(c), {timeoutMs: c.timeoutMs, signal: c.signal})
       const j = judgeUpgrade(r.status, r.statusMessage, 'direct')
       if (j.ok) return pass(j.evidence, {status: r.status, timeMs: r.timeMs})
       return fail(j.evidence, 'Something between here and the relay refuses WebSocket upgrades. Allow WebSockets (HTTP Upgrade) to the namespace on 443 in the firewall or proxy.', {status: r.status})
@@ -138,7 +138,7 @@ export const netWebSocketProxy: CheckDefinition<NetworkContext> = {
   id: 'net.websocket-proxy',
   title: 'WebSocket upgrade (HTTPS_PROXY)',
   async run(c) {
-    const proxy = proxyFor(c.relay.host, c.env)
+    const proxy = proxyFor(c.relayTarget.host, c.env)
     if (!proxy) return skip('no HTTPS_PROXY applies to the namespace (unset or NO_PROXY)')
     let shown = proxy
     try {
@@ -148,8 +148,8 @@ export const netWebSocketProxy: CheckDefinition<NetworkContext> = {
       return fail(`HTTPS_PROXY is not a URL`, 'Set HTTPS_PROXY to a URL such as http://proxy.corp:3128.')
     }
     try {
-      const tunnel = await proxyTunnel(proxy, c.relay, {timeoutMs: c.timeoutMs, signal: c.signal})
-      const r = await websocketUpgrade(c.relay, upgradePath(c), {timeoutMs: c.timeoutMs, signal: c.signal, tunnel})
+      const tunnel = await proxyTunnel(proxy, c.relayTarget, {timeoutMs: c.timeoutMs, signal: c.signal})
+      const r = await websocketUpgrade(c.relayTarget, upgradePath(c), {timeoutMs: c.timeoutMs, signal: c.signal, tunnel})
       const j = judgeUpgrade(r.status, r.statusMessage, `via ${shown}`)
       if (j.ok) return pass(j.evidence, {proxy: shown, status: r.status})
       return fail(
@@ -166,7 +166,7 @@ export const netWebSocketProxy: CheckDefinition<NetworkContext> = {
         `via ${shown}: ${message}`,
         status === 407
           ? `The proxy ${shown} wants authentication; put the credentials in HTTPS_PROXY (http://user:password@host:port) or exempt the namespace.`
-          : `The proxy ${shown} refused or dropped the tunnel to ${c.relay.host}:443 (CONNECT). Allow CONNECT to the namespace on 443, or exempt it with NO_PROXY where a direct path exists.`,
+          : `The proxy ${shown} refused or dropped the tunnel to ${c.relayTarget.host}:443 (CONNECT). Allow CONNECT to the namespace on 443, or exempt it with NO_PROXY where a direct path exists.`,
         {proxy: shown},
       )
     }
@@ -178,7 +178,7 @@ export const netClock: CheckDefinition<NetworkContext> = {
   title: 'Clock against the relay',
   dependsOn: ['net.tls'],
   async run(c) {
-    const r = await relayDate(c.relay, {timeoutMs: c.timeoutMs, signal: c.signal, now: c.now})
+    const r = await relayDate(c.relayTarget, {timeoutMs: c.timeoutMs, signal: c.signal, now: c.now})
     const seconds = Math.round(r.skewMs / 1000)
     const text = seconds === 0 ? 'in step with the relay (within 1 s)' : `${Math.abs(seconds)} s ${seconds > 0 ? 'ahead of' : 'behind'} the relay`
     const evidence = [`this machine is ${text}`, `relay Date ${new Date(r.serverMs).toUTCString()}`]
