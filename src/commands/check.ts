@@ -53,7 +53,7 @@ export default class Check extends ProvisioningCommand<typeof Check> {
     const {runCheck} = await import('../lib/diagnose/check/index.js')
     const logger = this.logger()
     const result = await runCheck({
-      cloud: (await this.azure()).cloud,
+      cloud: this.cloud(f.cloud),
       arm: ctx.arm,
       relay: ctx.relay,
       subscriptionId: ctx.subscriptionId,

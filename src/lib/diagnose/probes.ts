@@ -149,7 +149,7 @@ export interface DateFacts {
   serverMs: number
   /** Local clock at the midpoint of the request (ms). */
   localMs: number
-  /** local - server, ms (positive: this machine is ahead). */
+  /** local - server (the middle of the Date header's second), ms; positive: this machine is ahead. */
   skewMs: number
   status: number
 }
@@ -169,7 +169,8 @@ export function relayDate(target: RelayTarget, options: {timeoutMs: number; sign
         return
       }
       const localMs = Math.round((sent + received) / 2)
-      settle(undefined, {serverMs, localMs, skewMs: localMs - serverMs, status: res.statusCode ?? 0})
+      // Date has whole seconds: the relay's clock was somewhere in [serverMs, serverMs + 1000).
+      settle(undefined, {serverMs, localMs, skewMs: localMs - (serverMs + 500), status: res.statusCode ?? 0})
     })
     req.once('error', (e) => settle(e))
     req.end()

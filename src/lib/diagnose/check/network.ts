@@ -1,4 +1,6 @@
-import {isIP} from 'node:net'
+import {isIP, type Socket} from 'node:net'
+
+import {parseReason} from '../../relay/protocol.js'
 
 import {proxyFor, proxyTunnel, type ProxyTunnelError, type RelayTarget, relayDate, tlsHandshake, websocketUpgrade} from '../probes.js'
 import {type Resolver, type ResolvedAddress, classifyError, systemResolver, tcpConnector} from '../tcpping.js'
@@ -112,7 +114,8 @@ function upgradePath(c: NetworkContext): string {
 
 /** 101, or an answer from the relay itself (401 no token, 403, 404), shows WebSockets get through. */
 function judgeUpgrade(status: number, statusMessage: string, via: string) {
-  const answer = `${via}: HTTP ${status}${statusMessage ? ` ${statusMessage.slice(0, 160)}` : ''}`
+  const reason = parseReason(statusMessage).message
+  const answer = `${via}: HTTP ${status}${reason ? ` ${reason.slice(0, 160)}` : ''}`
   if (status === 101) return {ok: true, evidence: `${via}: upgrade accepted (101)`}
   if (status === 401 || status === 403 || status === 404) return {ok: true, evidence: `${answer} (the relay answered the upgrade; no token was sent)`}
   return {ok: false, evidence: answer}
@@ -147,8 +150,9 @@ export const netWebSocketProxy: CheckDefinition<NetworkContext> = {
     } catch {
       return fail(`HTTPS_PROXY is not a URL`, 'Set HTTPS_PROXY to a URL such as http://proxy.corp:3128.')
     }
+    let tunnel: Socket | undefined
     try {
-      const tunnel = await proxyTunnel(proxy, c.relayTarget, {timeoutMs: c.timeoutMs, signal: c.signal})
+      tunnel = await proxyTunnel(proxy, c.relayTarget, {timeoutMs: c.timeoutMs, signal: c.signal})
       const r = await websocketUpgrade(c.relayTarget, upgradePath(c), {timeoutMs: c.timeoutMs, signal: c.signal, tunnel})
       const j = judgeUpgrade(r.status, r.statusMessage, `via ${shown}`)
       if (j.ok) return pass(j.evidence, {proxy: shown, status: r.status})
@@ -169,6 +173,8 @@ export const netWebSocketProxy: CheckDefinition<NetworkContext> = {
           : `The proxy ${shown} refused or dropped the tunnel to ${c.relayTarget.host}:443 (CONNECT). Allow CONNECT to the namespace on 443, or exempt it with NO_PROXY where a direct path exists.`,
         {proxy: shown},
       )
+    } finally {
+      tunnel?.destroy()
     }
   },
 }
@@ -180,7 +186,7 @@ export const netClock: CheckDefinition<NetworkContext> = {
   async run(c) {
     const r = await relayDate(c.relayTarget, {timeoutMs: c.timeoutMs, signal: c.signal, now: c.now})
     const seconds = Math.round(r.skewMs / 1000)
-    const text = seconds === 0 ? 'in step with the relay (within 1 s)' : `${Math.abs(seconds)} s ${seconds > 0 ? 'ahead of' : 'behind'} the relay`
+    const text = Math.abs(r.skewMs) < 1000 ? 'in step with the relay (within 1 s)' : `${Math.abs(seconds)} s ${seconds > 0 ? 'ahead of' : 'behind'} the relay`
     const evidence = [`this machine is ${text}`, `relay Date ${new Date(r.serverMs).toUTCString()}`]
     const data = {skewSeconds: seconds}
     const remedy = `Synchronise this machine's clock (Linux: timedatectl set-ntp true; Windows: w32tm /resync). SAS tokens carry an expiry computed from the local clock, so a clock minutes off makes the relay refuse hcctl's and the agent's tokens.`
