@@ -161,9 +161,10 @@ export interface Transfer {
  * Connects to `port`, sends `size` random bytes in chunks (optionally throttled), reads the echo,
  * and returns both checksums. Rejects if the connection fails or the echo is short.
  */
-export async function echoTransfer(port: number, size: number, options: {chunk?: number; delayMs?: number} = {}): Promise<Transfer> {
+export async function echoTransfer(port: number, size: number, options: {chunk?: number; delayMs?: number; ready?: (socket: Socket) => Promise<void>} = {}): Promise<Transfer> {
   const socket: Socket = connect(port, '127.0.0.1')
   await once(socket, 'connect')
+  if (options.ready) await options.ready(socket)
   const sent = createHash('sha256')
   const received = createHash('sha256')
   let got = 0
@@ -211,4 +212,21 @@ export function parseJsonLines(lines: string[]): Array<Record<string, unknown>> 
       return []
     }
   })
+}
+
+/**
+ * A barrier for concurrent transfers: each connection first proves its tunnel is up (one byte
+ * echoed), then waits until all `n` are up, so the transfers really run concurrently and the
+ * set-up of late tunnels does not compete with the data of early ones.
+ */
+export function allUp(n: number): (socket: Socket) => Promise<void> {
+  let up = 0
+  let release!: () => void
+  const all = new Promise<void>((r) => (release = r))
+  return async (socket) => {
+    socket.write(Buffer.from([0x2a]))
+    await once(socket, 'data')
+    if (++up === n) release()
+    await all
+  }
 }

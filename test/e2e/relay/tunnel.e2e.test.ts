@@ -5,6 +5,7 @@ import {connect} from 'node:net'
 
 import type {Emulator} from '../../../src/emulator/index.js'
 import {
+  allUp,
   echoTransfer,
   failedConnection,
   freePort,
@@ -53,12 +54,15 @@ describe('e2e: forward → emulator relay → agent → TCP endpoint', function 
     console.log(`      64 MiB each way in ${seconds.toFixed(2)} s (${((128 / seconds)).toFixed(0)} MiB/s both directions)`)
   })
 
-  it('200 concurrent connections of 1 MiB each, all intact', async () => {
+  it('200 concurrent connections of 1 MiB each, all intact', async function () {
+    // ~10-15 s on an idle 2-core machine; several times that when the machine is shared.
+    this.timeout(180_000)
     em = await startRelayEmulator({hc1: `127.0.0.1:${echo.port}`})
     const agent = track(await startAgent(em, ['hc1']))
     const fwd = track(await startForward(em, 'hc1'))
     const t0 = performance.now()
-    const results = await Promise.all(Array.from({length: 200}, () => echoTransfer(fwd.port, MiB, {chunk: 64 * 1024}))).catch((error) => {
+    const ready = allUp(200)
+    const results = await Promise.all(Array.from({length: 200}, () => echoTransfer(fwd.port, MiB, {chunk: 64 * 1024, ready}))).catch((error) => {
       const problems = [...fwd.stderr, ...agent.stderr].filter((l) => !/ result=ok/.test(l) && / (connection|warning|disconnected) /.test(l))
       throw new Error(`${(error as Error).message}; problems logged:\n${problems.slice(0, 10).join('\n')}`)
     })
