@@ -188,7 +188,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const admin = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const path = url.pathname.toLowerCase().replace(/\/+$/, '')
     if (path === '/emulator/info' && req.method === 'GET') {
-      return sendJson(res, 200, {name: 'hcctl-emulator', armUrl: armUrl(), relaySuffix: EMULATOR_RELAY_SUFFIX, tenantId: state.data.tenantId, inMemory, stateDir})
+      return sendJson(res, 200, {name: 'hcctl-emulator', armUrl: armUrl(), relaySuffix: EMULATOR_RELAY_SUFFIX, tenantId: state.data.tenantId, inMemory, stateDir, pid: process.pid})
     }
     try {
       const auth = router.authenticate(req)
