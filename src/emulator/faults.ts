@@ -1,0 +1,129 @@
+import type {RelayFaults} from './contracts.js'
+
+/**
+ * Fault injection. A spec is a comma-separated list of `key=value` items:
+ *
+ *   arm.429=N               the next N ARM requests answer 429 SubscriptionRequestsThrottled
+ *   arm.retryAfter=S        Retry-After seconds on those 429s (default 1)
+ *   arm.5xx=N               the next N ARM requests answer 503 (arm.500=N, arm.502=N ... pick the status)
+ *   arm.latency=D           every ARM request waits D first (200ms, 1.5s, or plain milliseconds)
+ *   relay.dropListeners=T   drop listener control channels now: T = all, NAMESPACE or NAMESPACE/HC
+ *   relay.refuseRendezvous=STATUS   refuse every rendezvous with this HTTP status (0 = stop)
+ *   relay.stallRendezvous=true|false   never answer senders' rendezvous
+ *   relay.expireTokensEarly=S   treat relay tokens as expiring S seconds before their `se`
+ *
+ * Counters count down as they fire; `reset` (alone) clears everything.
+ */
+
+export interface ArmFaults {
+  /** Pending forced answers, in order: status codes. */
+  queue: number[]
+  retryAfterSeconds: number
+  latencyMs: number
+}
+
+export interface FaultSpec {
+  arm: Partial<ArmFaults> & {statuses?: Array<{status: number; count: number}>}
+  relay: RelayFaults
+  dropListeners?: {namespace?: string; name?: string}
+  reset?: boolean
+}
+
+export class FaultSpecError extends Error {
+  override name = 'FaultSpecError'
+}
+
+function duration(text: string, key: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/i.exec(text.trim())
+  if (!m) throw new FaultSpecError(`${key}=${text}: expected a duration such as 200ms or 1.5s`)
+  const n = Number(m[1])
+  return Math.round(m[2]?.toLowerCase() === 's' ? n * 1000 : n)
+}
+
+function count(text: string, key: string, min = 0): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new FaultSpecError(`${key}=${text}: expected a whole number${min ? ` ≥ ${min}` : ''}`)
+  return Number(text)
+}
+
+export function parseFaultSpec(spec: string): FaultSpec {
+  const out: FaultSpec = {arm: {}, relay: {}}
+  for (const raw of spec.split(',')) {
+    const item = raw.trim()
+    if (!item) continue
+    if (item.toLowerCase() === 'reset') {
+      out.reset = true
+      continue
+    }
+    const eqAt = item.indexOf('=')
+    if (eqAt <= 0) throw new FaultSpecError(`"${item}" is not key=value (e.g. arm.429=2)`)
+    const key = item.slice(0, eqAt).trim().toLowerCase()
+    const value = item.slice(eqAt + 1).trim()
+    const statusKey = /^arm\.(429|5\d\d|5xx)$/.exec(key)
+    if (statusKey) {
+      const status = statusKey[1] === '5xx' ? 503 : Number(statusKey[1])
+      ;(out.arm.statuses ??= []).push({status, count: count(value, key)})
+      continue
+    }
+    switch (key) {
+      case 'arm.retryafter':
+        out.arm.retryAfterSeconds = count(value, key)
+        break
+      case 'arm.latency':
+        out.arm.latencyMs = duration(value, key)
+        break
+      case 'relay.droplisteners': {
+        if (!value || value.toLowerCase() === 'all' || value === '*') out.dropListeners = {}
+        else {
+          const slash = value.indexOf('/')
+          out.dropListeners = slash === -1 ? {namespace: value} : {namespace: value.slice(0, slash), name: value.slice(slash + 1)}
+        }
+        break
+      }
+      case 'relay.refuserendezvous': {
+        const status = count(value, key)
+        if (status !== 0 && (status < 400 || status > 599)) throw new FaultSpecError(`${key}=${value}: expected an HTTP error status (400-599) or 0 to stop`)
+        out.relay.refuseRendezvous = status === 0 ? undefined : status
+        break
+      }
+      case 'relay.stallrendezvous':
+        if (!/^(true|false|1|0)$/i.test(value)) throw new FaultSpecError(`${key}=${value}: expected true or false`)
+        out.relay.stallRendezvous = /^(true|1)$/i.test(value)
+        break
+      case 'relay.expiretokensearly':
+        out.relay.expireTokensEarlySeconds = count(value, key)
+        break
+      default:
+        throw new FaultSpecError(
+          `unknown fault "${key}"; known: arm.429, arm.5xx, arm.5NN, arm.retryAfter, arm.latency, relay.dropListeners, relay.refuseRendezvous, relay.stallRendezvous, relay.expireTokensEarly, reset`,
+        )
+    }
+  }
+  return out
+}
+
+/** Live fault state of the ARM front door. */
+export class ArmFaultState implements ArmFaults {
+  queue: number[] = []
+  retryAfterSeconds = 1
+  latencyMs = 0
+
+  apply(spec: FaultSpec): void {
+    if (spec.reset) {
+      this.queue = []
+      this.retryAfterSeconds = 1
+      this.latencyMs = 0
+    }
+    for (const {status, count} of spec.arm.statuses ?? []) for (let i = 0; i < count; i++) this.queue.push(status)
+    if (spec.arm.retryAfterSeconds !== undefined) this.retryAfterSeconds = spec.arm.retryAfterSeconds
+    if (spec.arm.latencyMs !== undefined) this.latencyMs = spec.arm.latencyMs
+  }
+
+  /** The forced status for this request, if any (counts down). */
+  take(): number | undefined {
+    return this.queue.shift()
+  }
+
+  snapshot(): ArmFaults {
+    return {queue: [...this.queue], retryAfterSeconds: this.retryAfterSeconds, latencyMs: this.latencyMs}
+  }
+}

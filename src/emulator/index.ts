@@ -1,0 +1,317 @@
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer, type Server} from 'node:https'
+import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+
+import type {CloudProfile} from '../lib/azure/clouds.js'
+import {type CertificateAuthority, createCertificateAuthority, createServerCertificate} from '../lib/tls/certs.js'
+import type {ArmEnv} from './arm/context.js'
+import {ArmRouter} from './arm/router.js'
+import type {CreateRelayBroker, RelayBroker, RelayFaults} from './contracts.js'
+import {StateRelayDirectory} from './directory.js'
+import {ArmFaultState, type FaultSpec, parseFaultSpec} from './faults.js'
+import {HttpError, readBody, sendJson} from './http.js'
+import {createRelayBroker} from './relay/broker.js'
+import {AppSandbox, type RelayDialer} from './sandbox.js'
+import {applySeed, loadSeed, type SeedFile} from './seed.js'
+import {StateStore} from './state.js'
+import {loadSigningKey, TokenService} from './tokens.js'
+
+export {parseFaultSpec, FaultSpecError} from './faults.js'
+export {DEMO_SEED, SeedError} from './seed.js'
+export type {SeedFile} from './seed.js'
+
+/** The emulator's relay DNS suffix: namespace `ns` is `ns.servicebus.localhost`. */
+export const EMULATOR_RELAY_SUFFIX = '.servicebus.localhost'
+export const EMULATOR_APP_SERVICE_SUFFIX = '.azurewebsites.localhost'
+
+export interface EmulatorOptions {
+  /** TCP port on 127.0.0.1; 0 (default) = any free port. */
+  port?: number
+  /** State directory (profile.json, certificates, state.json). Default: a temp dir when inMemory. */
+  stateDir?: string
+  /** Keep ARM state in memory only (profile and certificates still go to stateDir or a temp dir). */
+  inMemory?: boolean
+  /** `demo`, a seed file path, or a seed object. */
+  seed?: string | SeedFile
+  /** Fault spec (see faults.ts), e.g. `arm.429=2,arm.latency=200ms`. */
+  faults?: string
+  /** Items per page of pageable lists (default 100; tests force several pages with 1 or 2). */
+  pageSize?: number
+  /** GETs before a new namespace or plan reports Succeeded (default 1). */
+  lroPolls?: number
+  /** Retry-After on 202 answers; omitted by default. */
+  retryAfterSeconds?: number
+  /** Access-token lifetime (default 3600 s). */
+  tokenLifetimeSeconds?: number
+  /** Diagnostic lines (no secrets). */
+  log?: (line: string) => void
+  /** Replaces the relay broker (tests). */
+  createBroker?: CreateRelayBroker
+  /** How the app sandbox opens a sender through the relay. */
+  relayDialer?: RelayDialer
+}
+
+export interface EmulatorPrincipal {
+  tenantId: string
+  clientId: string
+  clientSecret: string
+  objectId: string
+}
+
+export interface Emulator {
+  port: number
+  armUrl: string
+  authorityHost: string
+  relaySuffix: string
+  relayAddress: {host: string; port: number}
+  stateDir: string
+  profilePath: string
+  caPath: string
+  ca: string
+  inMemory: boolean
+  profile: CloudProfile
+  tenantId: string
+  subscriptionId: string
+  principals: {contributor: EmulatorPrincipal; reader: EmulatorPrincipal}
+  state: StateStore
+  tokens: TokenService
+  broker: RelayBroker
+  /** Applies a fault spec (string) or a parsed one. */
+  setFaults(spec: string | FaultSpec): void
+  setPageSize(size: number): void
+  stop(): Promise<void>
+}
+
+interface TlsFiles {
+  ca: CertificateAuthority
+  cert: string
+  key: string
+}
+
+const SERVER_DNS_NAMES = ['localhost', `*${EMULATOR_RELAY_SUFFIX}`, EMULATOR_RELAY_SUFFIX.slice(1)]
+
+/** The CA and server certificate: made on first start, reused afterwards. */
+async function loadTls(dir: string): Promise<TlsFiles> {
+  const files = {caCert: join(dir, 'ca.pem'), caKey: join(dir, 'ca-key.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server-key.pem')}
+  let ca: CertificateAuthority
+  let fresh = false
+  if (existsSync(files.caCert) && existsSync(files.caKey)) {
+    ca = {cert: readFileSync(files.caCert, 'utf8'), key: readFileSync(files.caKey, 'utf8')}
+  } else {
+    ca = await createCertificateAuthority()
+    writeFileSync(files.caKey, ca.key, {mode: 0o600})
+    writeFileSync(files.caCert, ca.cert)
+    fresh = true
+  }
+  if (!fresh && existsSync(files.cert) && existsSync(files.key)) {
+    return {ca, cert: readFileSync(files.cert, 'utf8'), key: readFileSync(files.key, 'utf8')}
+  }
+  const server = await createServerCertificate(ca, {dnsNames: SERVER_DNS_NAMES, ipAddresses: ['127.0.0.1', '::1']})
+  writeFileSync(files.key, server.key, {mode: 0o600})
+  writeFileSync(files.cert, server.cert)
+  return {ca, cert: server.cert, key: server.key}
+}
+
+/**
+ * Starts the emulator: one HTTPS server on 127.0.0.1 serving ARM, the token service, the admin
+ * endpoint and (handed to the broker) the relay. Resolves when it listens and profile.json is written.
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const inMemory = options.inMemory === true
+  const ownTempDir = !options.stateDir
+  const stateDir = options.stateDir ? resolve(options.stateDir) : mkdtempSync(join(tmpdir(), 'hcctl-emulator-'))
+  mkdirSync(stateDir, {recursive: true, mode: 0o700})
+  const log = options.log ?? (() => {})
+
+  const [tls, key] = await Promise.all([loadTls(stateDir), loadSigningKey(join(stateDir, 'token-key.pem'))])
+  const state = StateStore.open(inMemory ? undefined : join(stateDir, 'state.json'))
+  if (options.seed) {
+    const seed = typeof options.seed === 'string' ? loadSeed(options.seed) : options.seed
+    const created = applySeed(state, seed, EMULATOR_RELAY_SUFFIX)
+    if (created) state.save()
+  }
+
+  let port = 0
+  const armUrl = () => `https://127.0.0.1:${port}`
+  const tokens = new TokenService({state, key, baseUrl: armUrl, lifetimeSeconds: options.tokenLifetimeSeconds})
+  const broker = (options.createBroker ?? createRelayBroker)({
+    directory: new StateRelayDirectory(state),
+    relaySuffix: EMULATOR_RELAY_SUFFIX,
+    rendezvousBase: () => `wss://127.0.0.1:${port}`,
+    log,
+  })
+  const sandbox = new AppSandbox({state, dialRelay: options.relayDialer, log})
+  let pageSize = options.pageSize ?? 100
+  const env: ArmEnv = {
+    state,
+    armUrl,
+    relaySuffix: EMULATOR_RELAY_SUFFIX,
+    appServiceSuffix: EMULATOR_APP_SERVICE_SUFFIX,
+    runtime: broker,
+    pageSize: () => pageSize,
+    lroPolls: options.lroPolls ?? 1,
+    retryAfterSeconds: options.retryAfterSeconds,
+    pendingDeletes: new Map(),
+    runCommand: (target, command) => sandbox.run(target, command),
+  }
+  const armFaults = new ArmFaultState()
+  let relayFaults: RelayFaults = {}
+  const router = new ArmRouter({env, tokens, faults: armFaults, log})
+
+  const setFaults = (input: string | FaultSpec) => {
+    const spec = typeof input === 'string' ? parseFaultSpec(input) : input
+    armFaults.apply(spec)
+    const next: RelayFaults = spec.reset ? {} : {...relayFaults}
+    for (const [k, v] of Object.entries(spec.relay)) {
+      if (v === undefined) delete (next as Record<string, unknown>)[k]
+      else (next as Record<string, unknown>)[k] = v
+    }
+    relayFaults = next
+    broker.setFaults({...relayFaults})
+    if (spec.dropListeners) {
+      const n = broker.dropListeners(spec.dropListeners.namespace, spec.dropListeners.name)
+      log(`faults: dropped ${n} listener control channel(s)`)
+    }
+  }
+  if (options.faults) setFaults(options.faults)
+
+  const admin = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const path = url.pathname.toLowerCase().replace(/\/+$/, '')
+    if (path === '/emulator/info' && req.method === 'GET') {
+      return sendJson(res, 200, {name: 'hcctl-emulator', armUrl: armUrl(), relaySuffix: EMULATOR_RELAY_SUFFIX, tenantId: state.data.tenantId, inMemory, stateDir})
+    }
+    try {
+      const auth = router.authenticate(req)
+      if (auth.principal.role !== 'Contributor') {
+        throw new HttpError(403, {error: {code: 'AuthorizationFailed', message: 'Only the emulator\'s default (Contributor) principal may use the admin endpoint.'}})
+      }
+      if (path === '/emulator/admin/faults') {
+        if (req.method === 'GET') return sendJson(res, 200, {arm: armFaults.snapshot(), relay: relayFaults})
+        if (req.method === 'DELETE') {
+          setFaults('reset')
+          return sendJson(res, 200, {arm: armFaults.snapshot(), relay: relayFaults})
+        }
+        if (req.method === 'POST' || req.method === 'PUT') {
+          const raw = (await readBody(req, 64 * 1024)).toString('utf8').trim()
+          let spec = raw
+          if (raw.startsWith('{')) {
+            try {
+              spec = String((JSON.parse(raw) as {spec?: unknown}).spec ?? '')
+            } catch {
+              throw new HttpError(400, {error: {code: 'InvalidRequestContent', message: 'Send {"spec": "arm.429=2,..."} or the spec as text.'}})
+            }
+          }
+          try {
+            setFaults(spec)
+          } catch (error) {
+            throw new HttpError(400, {error: {code: 'InvalidFaultSpec', message: (error as Error).message}})
+          }
+          return sendJson(res, 200, {arm: armFaults.snapshot(), relay: relayFaults})
+        }
+      }
+      if (path === '/emulator/admin/relay/drop-listeners' && req.method === 'POST') {
+        const raw = (await readBody(req, 64 * 1024)).toString('utf8').trim()
+        const body = raw ? (JSON.parse(raw) as {namespace?: string; name?: string}) : {}
+        return sendJson(res, 200, {dropped: broker.dropListeners(body.namespace, body.name)})
+      }
+      throw new HttpError(404, {error: {code: 'NotFound', message: `No admin endpoint ${req.method} ${url.pathname}.`}})
+    } catch (error) {
+      if (error instanceof HttpError) return sendJson(res, error.status, error.body, error.headers)
+      throw error
+    }
+  }
+
+  const server: Server = createServer({cert: tls.cert, key: tls.key}, (req, res) => {
+    void (async () => {
+      try {
+        if (broker.isRelayRequest(req)) return broker.handleRequest(req, res)
+        const url = new URL(req.url ?? '/', armUrl())
+        if (url.pathname.toLowerCase().startsWith('/emulator/')) return await admin(req, res, url)
+        if (TokenService.isTokenPath(url.pathname)) return await tokens.handle(req, res, url)
+        return await router.handle(req, res, url)
+      } catch (error) {
+        log(`request ${req.method} ${req.url}: ${(error as Error).stack ?? String(error)}`)
+        if (!res.headersSent) sendJson(res, error instanceof HttpError ? error.status : 500, error instanceof HttpError ? error.body : {error: {code: 'InternalServerError', message: 'The emulator failed to process the request.'}})
+        else res.destroy()
+      }
+    })()
+  })
+  server.on('upgrade', (req, socket, head) => {
+    if (broker.isRelayRequest(req)) return broker.handleUpgrade(req, socket, head)
+    socket.on('error', () => {})
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  })
+  server.on('tlsClientError', (error) => log(`TLS: ${error.message}`))
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolveListen()
+    })
+  })
+  port = (server.address() as AddressInfo).port
+
+  const {contributor, reader} = state.data.principals
+  const tenantId = state.data.tenantId
+  const subscriptionId = state.defaultSubscriptionId
+  const caPath = join(stateDir, 'ca.pem')
+  const profile: CloudProfile = {
+    name: 'emulator',
+    armEndpoint: armUrl(),
+    armAudience: armUrl(),
+    authorityHost: armUrl(),
+    relaySuffix: EMULATOR_RELAY_SUFFIX,
+    appServiceSuffix: EMULATOR_APP_SERVICE_SUFFIX,
+    caPath: 'ca.pem',
+    relayAddress: {host: '127.0.0.1', port},
+    disableInstanceDiscovery: true,
+    defaults: {tenantId, clientId: contributor.clientId, clientSecret: contributor.clientSecret, subscriptionId},
+  }
+  const profilePath = join(stateDir, 'profile.json')
+  writeFileSync(profilePath, JSON.stringify(profile, null, 2) + '\n', {mode: 0o600})
+  log(`listening on ${armUrl()} (state ${inMemory ? 'in memory' : join(stateDir, 'state.json')})`)
+
+  let stopped: Promise<void> | undefined
+  const stop = () => {
+    stopped ??= (async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()))
+      server.closeAllConnections()
+      await broker.close()
+      await closed
+      state.save()
+      if (ownTempDir) rmSync(stateDir, {recursive: true, force: true})
+    })()
+    return stopped
+  }
+
+  return {
+    port,
+    armUrl: armUrl(),
+    authorityHost: armUrl(),
+    relaySuffix: EMULATOR_RELAY_SUFFIX,
+    relayAddress: {host: '127.0.0.1', port},
+    stateDir,
+    profilePath,
+    caPath,
+    ca: tls.ca.cert,
+    inMemory,
+    profile: {...profile, ca: tls.ca.cert, caPath},
+    tenantId,
+    subscriptionId,
+    principals: {
+      contributor: {tenantId, clientId: contributor.clientId, clientSecret: contributor.clientSecret, objectId: contributor.objectId},
+      reader: {tenantId, clientId: reader.clientId, clientSecret: reader.clientSecret, objectId: reader.objectId},
+    },
+    state,
+    tokens,
+    broker,
+    setFaults,
+    setPageSize: (size: number) => {
+      pageSize = size
+    },
+    stop,
+  }
+}
