@@ -141,9 +141,8 @@ function reasonsOf(error: unknown): string[] {
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean)
-      .slice(0, 2)
       .join(' ')
-    const text = first.length > 300 ? `${first.slice(0, 300)}…` : first
+    const text = first.length > 500 ? `${first.slice(0, 500)}…` : first
     return redactText(item?.name && item.name !== 'Error' ? `${item.name}: ${text}` : text)
   })
 }

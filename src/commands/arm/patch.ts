@@ -1,0 +1,13 @@
+import {ArmCommand} from '../../cli/arm-command.js'
+import type {HttpMethod} from '../../lib/azure/arm-types.js'
+
+export default class ArmPatch extends ArmCommand<typeof ArmPatch> {
+  static override method: HttpMethod = 'PATCH'
+  static override summary = 'Send a PATCH (partial update) to ARM with a JSON body.'
+  static override description =
+    'The URL is absolute on the cloud\'s ARM endpoint or a path relative to it; {subscriptionId} is filled from the default subscription. The api-version must be in the URL or given with --api-version. The answer body is printed as JSON (pretty on a terminal, compact with --json); the exit code follows the status (404 → 4, 401/403 → 5, 409/412 → 6, 400 → 2). Idempotent requests are retried on 429/5xx honouring Retry-After.'
+  static override examples = [
+    '<%= config.bin %> arm patch "/subscriptions/{subscriptionId}/resourceGroups/rg-hc/providers/Microsoft.Relay/namespaces/contoso-relay?api-version=2021-11-01" \'{"tags": {"env": "dev"}}\'',
+    'cat patch.json | <%= config.bin %> arm patch "/subscriptions/{subscriptionId}/resourceGroups/rg-hc/providers/Microsoft.Web/sites/contoso-app?api-version=2025-05-01" -',
+  ]
+}

@@ -1,0 +1,38 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {azureFlags} from '../cli/flags.js'
+import type {DecodedTokenResult, TokenResult} from '../lib/azure/token.js'
+
+export default class Token extends BaseCommand<typeof Token> {
+  static override summary = 'Print an access token for scripts (or, with --decode, its claims and expiry).'
+  static override description =
+    'Uses the same sign-in as every other command (--access-token, the cloud profile, then DefaultAzureCredential: environment service principal, workload identity, managed identity, Azure CLI). The default scope is the cloud\'s ARM audience + /.default. The token goes to stdout and nowhere else; --decode shows its header, claims and expiry instead of the token.'
+  static override examples = [
+    'curl -H "Authorization: Bearer $(<%= config.bin %> token)" "https://management.azure.com/subscriptions?api-version=2022-09-01"',
+    '<%= config.bin %> token --decode --query "claims.{oid: oid, tid: tid, expires: exp}"',
+    '<%= config.bin %> token --scope https://vault.azure.net/.default --cloud AzureCloud',
+  ]
+
+  static override flags = {
+    cloud: azureFlags.cloud,
+    'access-token': azureFlags['access-token'],
+    scope: Flags.string({description: 'Scope (or resource URI) to ask for; default: the cloud\'s ARM scope.'}),
+    decode: Flags.boolean({description: 'Print the token\'s header, claims and expiry instead of the token.'}),
+  }
+
+  async run(): Promise<TokenResult | DecodedTokenResult> {
+    const {getAccessToken, decodeAccessToken} = await import('../lib/azure/token.js')
+    const result = await getAccessToken(await this.azure(this.flags), this.flags.scope)
+    if (this.flags.decode) {
+      const decoded = decodeAccessToken(result)
+      if (!this.jsonEnabled()) {
+        this.log(JSON.stringify(decoded.claims, null, 2))
+        if (decoded.expiresOn) process.stderr.write(`expires ${decoded.expiresOn} (in ${Math.round((decoded.expiresInSeconds ?? 0) / 60)} min)\n`)
+      }
+      return decoded
+    }
+    if (!this.jsonEnabled()) this.log(result.accessToken)
+    return result
+  }
+}

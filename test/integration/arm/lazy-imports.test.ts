@@ -1,0 +1,57 @@
+import {strict as assert} from 'node:assert'
+import {spawn} from 'node:child_process'
+import {once} from 'node:events'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {RUN_JS} from '../../helpers/cli.js'
+
+const TRACE = fileURLToPath(new URL('../../helpers/module-trace.mjs', import.meta.url))
+const HEAVY = ['@azure/identity', '@azure/arm-relay', '@azure/msal-node', 'axios', '/ws/', '@peculiar/x509', '/ora/', 'https-proxy-agent']
+
+/** Runs the built CLI with a loader hook that records every module it resolves. */
+async function modulesLoadedBy(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{code: number | null; modules: string[]}> {
+  const dir = mkdtempSync(join(tmpdir(), 'hcctl-trace-'))
+  const file = join(dir, 'modules.txt')
+  writeFileSync(file, '')
+  const child = spawn(process.execPath, ['--import', TRACE, RUN_JS, ...args], {
+    env: {PATH: process.env.PATH, HOME: dir, NO_COLOR: '1', HCCTL_TRACE_FILE: file, ...env},
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  const [code] = (await once(child, 'close')) as [number | null]
+  return {code, modules: readFileSync(file, 'utf8').split('\n').filter(Boolean)}
+}
+
+const heavyIn = (modules: string[]) => HEAVY.filter((h) => modules.some((m) => m.includes(`/node_modules/${h.replace(/^\//, '')}`)))
+
+describe('start-up stays light: heavy modules load only where they are used', function () {
+  this.timeout(30_000)
+
+  for (const args of [['--version'], ['--help'], ['arm', '--help'], ['arm', 'get', '--help'], ['token', '--help']]) {
+    it(`hcctl ${args.join(' ')} loads none of ${HEAVY.join(', ')}`, async () => {
+      const {code, modules} = await modulesLoadedBy(args)
+      assert.equal(code, 0)
+      assert.ok(modules.some((m) => m.includes('@oclif/core')), 'the trace works')
+      assert.deepEqual(heavyIn(modules), [])
+    })
+  }
+
+  it('hcctl token --access-token needs no @azure/identity and no axios', async () => {
+    const {code, modules} = await modulesLoadedBy(['token', '--access-token', 'opaque'])
+    assert.equal(code, 0)
+    assert.deepEqual(heavyIn(modules), [])
+  })
+
+  it('an ARM call does load axios (the trace can see it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hcctl-trace-cloud-'))
+    const profile = join(dir, 'p.json')
+    writeFileSync(profile, JSON.stringify({armEndpoint: 'https://127.0.0.1:9'}))
+    const {code, modules} = await modulesLoadedBy(['arm', 'get', '/subscriptions/s?api-version=2022-09-01', '--cloud', profile], {HCCTL_ACCESS_TOKEN: 'opaque', HCCTL_MAX_RETRIES: '0'})
+    assert.equal(code, 1)
+    const heavy = heavyIn(modules)
+    assert.ok(heavy.includes('axios'), heavy.join())
+    for (const h of ['@azure/identity', '@azure/arm-relay', '/ws/', '@peculiar/x509']) assert.ok(!heavy.includes(h), h)
+  })
+})
