@@ -130,8 +130,10 @@ describe('relay broker: HTTP mode and the management GET', function () {
     const wrongRight = await send(h.https('hc1/x'), h.ca, {headers: {ServiceBusAuthorization: h.token('hc1', 'defaultListener')}})
     assert.equal(wrongRight.status, 403)
     const {ws, inbox} = await listen(h, 'anon')
-    const anon = send(h.https('anon/x'), h.ca)
+    const appAuth = 'SharedAccessSignature sr=app&sig=app&se=1&skn=app' // the application's own, not the relay's
+    const anon = send(h.https('anon/x'), h.ca, {headers: {Authorization: appAuth}})
     const {request} = await inbox.json<{request: RequestCommand}>()
+    assert.equal(request.requestHeaders!.Authorization, appAuth, 'Authorization passes through where relay auth is off')
     ws.send(formatResponse({requestId: request.id, statusCode: 200, body: false}))
     assert.equal((await anon).status, 200)
     ws.terminate()
