@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {azureFlags} from '../cli/flags.js'
 import {parseDuration} from '../lib/diagnose/duration.js'
 import {formatAttempt, formatDns, formatSummary} from '../lib/diagnose/tcpping-render.js'
 import {parseHostPort, tcpPing, type TcpPingResult} from '../lib/diagnose/tcpping.js'
@@ -31,6 +32,7 @@ export default class TcpPing extends BaseCommand<typeof TcpPing> {
     app: Flags.string({description: 'Run inside this App Service app (Kudu command API) instead of from here.'}),
     slot: Flags.string({description: 'Deployment slot of --app.', dependsOn: ['app']}),
     'resource-group': Flags.string({char: 'g', description: 'Resource group of --app.', env: 'HCCTL_RESOURCE_GROUP'}),
+    ...azureFlags,
   }
 
   async run(): Promise<TcpPingResult> {
@@ -67,7 +69,19 @@ export default class TcpPing extends BaseCommand<typeof TcpPing> {
     return result
   }
 
-  private async remote(_options: {app: string; slot?: string; resourceGroup: string}): Promise<TcpPingResult> {
-    throw new UsageError('tcpping --app is not available in this build yet.', {code: 'NotImplemented'})
+  private async remote(o: {host: string; port: number; count: number; timeoutMs: number; minSuccess?: number; app: string; slot?: string; resourceGroup: string}): Promise<TcpPingResult> {
+    const azure = await this.azure(this.flags)
+    const {tcpPingFromApp} = await import('../lib/diagnose/tcpping-remote.js')
+    return tcpPingFromApp({
+      arm: azure.arm,
+      subscriptionId: azure.subscriptionId,
+      app: {resourceGroup: o.resourceGroup, app: o.app, ...(o.slot ? {slot: o.slot} : {})},
+      host: o.host,
+      port: o.port,
+      count: o.count,
+      timeoutMs: o.timeoutMs,
+      minSuccess: o.minSuccess,
+      signal: this.abort.signal,
+    })
   }
 }

@@ -1,0 +1,238 @@
+import {randomBytes} from 'node:crypto'
+import type {Agent, IncomingMessage} from 'node:http'
+import {request as httpRequest} from 'node:http'
+import {request as httpsRequest} from 'node:https'
+import type {Socket} from 'node:net'
+import {performance} from 'node:perf_hooks'
+import {connect as tlsConnect, type PeerCertificate} from 'node:tls'
+
+import {round2} from './stats.js'
+
+/**
+ * Low-level probes of the relay's front door, used by the network checks and by `relay test`.
+ * Each takes where to connect (which may differ from the name, for the emulator's
+ * `relayAddress`), the name to present (SNI and Host), and the extra CA of the cloud profile.
+ */
+export interface RelayTarget {
+  /** The namespace host name: SNI and Host header, e.g. contoso.servicebus.windows.net */
+  host: string
+  /** Where TCP goes (the name itself, or the profile's relayAddress). */
+  connectHost: string
+  connectPort: number
+  /** Extra PEM CA to trust (emulator/custom clouds); replaces the system roots when set. */
+  ca?: string
+}
+
+export interface TlsFacts {
+  timeMs: number
+  authorized: boolean
+  authorizationError?: string
+  protocol?: string
+  subject?: string
+  issuer?: string
+  validTo?: string
+  subjectAltNames?: string
+}
+
+function dn(name: PeerCertificate['subject'] | undefined): string | undefined {
+  if (!name) return undefined
+  const parts = Object.entries(name).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`)
+  return parts.length > 0 ? parts.join(', ') : undefined
+}
+
+function abortable<T>(signal: AbortSignal | undefined, timeoutMs: number, what: string, start: (settle: (e?: Error, v?: T) => void) => () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let cleanup: () => void = () => {}
+    let settled = false
+    const settle = (e?: Error, v?: T) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      cleanup()
+      if (e) reject(e)
+      else resolve(v as T)
+    }
+    const timer = setTimeout(() => settle(Object.assign(new Error(`${what}: no answer within ${timeoutMs} ms`), {code: 'ETIMEDOUT'})), timeoutMs)
+    const onAbort = () => settle(Object.assign(new Error('interrupted'), {code: 'ABORT_ERR'}))
+    signal?.addEventListener('abort', onAbort, {once: true})
+    cleanup = start(settle)
+  })
+}
+
+/** A TLS handshake with SNI = the namespace; returns the peer certificate whether trusted or not. */
+export function tlsHandshake(target: RelayTarget, options: {timeoutMs: number; signal?: AbortSignal}): Promise<TlsFacts> {
+  const started = performance.now()
+  return abortable<TlsFacts>(options.signal, options.timeoutMs, `TLS handshake with ${target.connectHost}:${target.connectPort}`, (settle) => {
+    const socket = tlsConnect({
+      host: target.connectHost,
+      port: target.connectPort,
+      servername: target.host,
+      ca: target.ca,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+    })
+    socket.once('secureConnect', () => {
+      const cert = socket.getPeerCertificate()
+      settle(undefined, {
+        timeMs: round2(performance.now() - started),
+        authorized: socket.authorized,
+        ...(socket.authorizationError ? {authorizationError: String(socket.authorizationError)} : {}),
+        protocol: socket.getProtocol() ?? undefined,
+        subject: dn(cert?.subject),
+        issuer: dn(cert?.issuer),
+        validTo: cert?.valid_to,
+        subjectAltNames: cert?.subjectaltname,
+      })
+    })
+    socket.once('error', (e) => settle(e))
+    return () => socket.destroy()
+  })
+}
+
+export interface UpgradeFacts {
+  timeMs: number
+  /** 101 when the upgrade was accepted. */
+  status: number
+  statusMessage: string
+  headers: Record<string, string | string[] | undefined>
+}
+
+/**
+ * A WebSocket upgrade request (GET with Upgrade: websocket) to `path` on the relay, directly or
+ * through `agent` (an HTTPS proxy agent). Resolves with the answer's status (101 or an HTTP
+ * error, with the reason phrase); the socket is closed right away either way.
+ */
+export function websocketUpgrade(
+  target: RelayTarget,
+  path: string,
+  options: {timeoutMs: number; signal?: AbortSignal; agent?: Agent; headers?: Record<string, string>; tunnel?: Socket},
+): Promise<UpgradeFacts> {
+  const started = performance.now()
+  return abortable<UpgradeFacts>(options.signal, options.timeoutMs, `WebSocket upgrade at ${target.host}`, (settle) => {
+    const req = httpsRequest({
+      host: target.connectHost,
+      port: target.connectPort,
+      servername: target.host,
+      ca: target.ca,
+      path,
+      method: 'GET',
+      agent: options.tunnel ? false : options.agent,
+      ...(options.tunnel ? {createConnection: () => tlsConnect({socket: options.tunnel, servername: target.host, ca: target.ca, rejectUnauthorized: true})} : {}),
+      headers: {
+        Host: target.host,
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+        ...options.headers,
+      },
+    })
+    const done = (res: IncomingMessage) =>
+      settle(undefined, {timeMs: round2(performance.now() - started), status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', headers: res.headers})
+    req.once('upgrade', (res, socket) => {
+      socket.destroy()
+      done(res)
+    })
+    req.once('response', (res) => {
+      res.resume()
+      done(res)
+    })
+    req.once('error', (e) => settle(e))
+    req.end()
+    return () => req.destroy()
+  })
+}
+
+export interface DateFacts {
+  /** The relay's Date header, parsed (ms). */
+  serverMs: number
+  /** Local clock at the midpoint of the request (ms). */
+  localMs: number
+  /** local - server (the middle of the Date header's second), ms; positive: this machine is ahead. */
+  skewMs: number
+  status: number
+}
+
+/** GET https://{ns}/ and compare its Date header with the local clock (`now`, for tests and the skew knob). */
+export function relayDate(target: RelayTarget, options: {timeoutMs: number; signal?: AbortSignal; now: () => number}): Promise<DateFacts> {
+  const sent = options.now()
+  return abortable<DateFacts>(options.signal, options.timeoutMs, `GET https://${target.host}/`, (settle) => {
+    const req = httpsRequest({host: target.connectHost, port: target.connectPort, servername: target.host, ca: target.ca, path: '/', method: 'GET', headers: {Host: target.host}, agent: false})
+    req.once('response', (res) => {
+      res.resume()
+      const received = options.now()
+      const header = res.headers.date
+      const serverMs = header ? Date.parse(header) : NaN
+      if (!Number.isFinite(serverMs)) {
+        settle(new Error(`the relay answered ${res.statusCode} without a usable Date header${header ? ` ("${header}")` : ''}`))
+        return
+      }
+      const localMs = Math.round((sent + received) / 2)
+      // Date has whole seconds: the relay's clock was somewhere in [serverMs, serverMs + 1000).
+      settle(undefined, {serverMs, localMs, skewMs: localMs - (serverMs + 500), status: res.statusCode ?? 0})
+    })
+    req.once('error', (e) => settle(e))
+    req.end()
+    return () => req.destroy()
+  })
+}
+
+/** A CONNECT through an HTTP proxy failed: `status` is the proxy's answer (0 when it dropped). */
+export class ProxyTunnelError extends Error {
+  override name = 'ProxyTunnelError'
+  constructor(message: string, readonly status: number) {
+    super(message)
+  }
+}
+
+/**
+ * Opens a CONNECT tunnel to `target` through `proxyUrl` (http://[user:pass@]host:port) and
+ * returns the raw socket. A refusal keeps the proxy's status, so it is never mistaken for an
+ * answer from the relay.
+ */
+export function proxyTunnel(proxyUrl: string, target: RelayTarget, options: {timeoutMs: number; signal?: AbortSignal}): Promise<Socket> {
+  const proxy = new URL(proxyUrl)
+  const authority = `${target.connectHost.includes(':') ? `[${target.connectHost}]` : target.connectHost}:${target.connectPort}`
+  const auth = proxy.username ? {'Proxy-Authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`} : {}
+  return abortable<Socket>(options.signal, options.timeoutMs, `CONNECT ${authority} via ${proxy.host}`, (settle) => {
+    const req = (proxy.protocol === 'https:' ? httpsRequest : httpRequest)({
+      host: proxy.hostname,
+      port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
+      method: 'CONNECT',
+      path: authority,
+      headers: {Host: authority, ...auth},
+      agent: false,
+    })
+    let handed = false
+    req.once('connect', (res, socket) => {
+      if (res.statusCode === 200) {
+        handed = true
+        settle(undefined, socket)
+      } else {
+        socket.destroy()
+        settle(new ProxyTunnelError(`the proxy answered CONNECT ${authority} with ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), res.statusCode ?? 0))
+      }
+    })
+    req.once('error', (e) => settle(e))
+    req.end()
+    return () => {
+      if (!handed) req.destroy()
+    }
+  })
+}
+
+/** The HTTPS proxy for a host from HTTPS_PROXY/https_proxy/ALL_PROXY, honouring NO_PROXY. */
+export function proxyFor(host: string, env: NodeJS.ProcessEnv): string | undefined {
+  const proxy = env.HTTPS_PROXY ?? env.https_proxy ?? env.ALL_PROXY ?? env.all_proxy
+  if (!proxy) return undefined
+  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(/[,\s]+/).filter(Boolean)
+  const h = host.toLowerCase()
+  for (const entry of noProxy) {
+    const e = entry.toLowerCase().replace(/:\d+$/, '')
+    if (e === '*') return undefined
+    const bare = e.replace(/^\*?\./, '')
+    if (h === bare || h.endsWith(`.${bare}`)) return undefined
+  }
+  return proxy
+}
