@@ -160,22 +160,29 @@ function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`
 }
 
-function startBackground(args: string[], env: Record<string, string>, children: ChildProcess[]): ChildProcess {
+/** A long-running command (agent, forward); everything it prints is kept for error messages. */
+interface Background {
+  child: ChildProcess
+  output: () => string
+}
+
+function startBackground(args: string[], env: Record<string, string>, children: ChildProcess[]): Background {
   const child = spawn(process.execPath, [RUN_JS, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
   children.push(child)
-  return child
+  let output = ''
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d))
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d))
+  return {child, output: () => output}
 }
 
 /** Resolves with the first line on the stream that matches; rejects if the process exits first. */
-function waitForLine(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, signal?: AbortSignal): Promise<string> {
+function waitForLine(bg: Background, stream: 'stdout' | 'stderr', pattern: RegExp, signal?: AbortSignal): Promise<string> {
+  const {child} = bg
   return new Promise((resolve, reject) => {
     let buffer = ''
-    let all = ''
     const source = child[stream]!
-    source.setEncoding('utf8')
     const onData = (d: string) => {
       buffer += d
-      all += d
       let nl: number
       while ((nl = buffer.indexOf('\n')) !== -1) {
         const line = buffer.slice(0, nl)
@@ -189,7 +196,12 @@ function waitForLine(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: 
     }
     const onExit = (code: number | null) => {
       cleanup()
-      reject(new Error(`the background command exited (${code}) before it was ready:\n${redactText(all)}`))
+      reject(
+        new HcctlError(`A background demo command exited (${code}) before it was ready.`, ExitCode.Unexpected, {
+          code: 'DemoStepFailed',
+          suggestions: [`Its output: ${redactText(bg.output()).trim().split('\n').slice(-3).join(' ') || '(none)'}`],
+        }),
+      )
     }
     const onAbort = () => {
       cleanup()
