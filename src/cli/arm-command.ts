@@ -62,6 +62,11 @@ export abstract class ArmCommand<T extends typeof Command> extends BaseCommand<T
     return body
   }
 
+  /** `--json` is compact for scripts, on a terminal too (armclient users pipe it to jq). */
+  public override logJson(json: unknown): void {
+    process.stdout.write(JSON.stringify(json) + '\n')
+  }
+
   private printHead(status: number, headers: Record<string, string>): void {
     const lines = [`HTTP ${status}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)]
     process.stderr.write(redactText(lines.join('\n')) + '\n\n')

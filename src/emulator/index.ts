@@ -143,7 +143,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     rendezvousBase: () => `wss://127.0.0.1:${port}`,
     log,
   })
-  const sandbox = new AppSandbox({state, dialRelay: options.relayDialer, log})
+  // The sandbox sends through our own relay like an App Service app: a sender with the app's key.
+  const sandboxCloud: {profile?: CloudProfile} = {}
+  const defaultDialer: RelayDialer = async (o) => {
+    const {connectSender} = await import('../lib/relay/sender.js')
+    const conn = await connectSender({cloud: sandboxCloud.profile, namespace: o.namespace, entity: o.name, keyName: o.keyName, key: o.key, timeoutMs: o.timeoutMs})
+    return {close: () => conn.ws.close()}
+  }
+  const sandbox = new AppSandbox({state, dialRelay: options.relayDialer ?? defaultDialer, log})
   let pageSize = options.pageSize ?? 100
   const env: ArmEnv = {
     state,
@@ -181,7 +188,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const admin = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const path = url.pathname.toLowerCase().replace(/\/+$/, '')
     if (path === '/emulator/info' && req.method === 'GET') {
-      return sendJson(res, 200, {name: 'hcctl-emulator', armUrl: armUrl(), relaySuffix: EMULATOR_RELAY_SUFFIX, tenantId: state.data.tenantId, inMemory, stateDir})
+      return sendJson(res, 200, {name: 'hcctl-emulator', armUrl: armUrl(), relaySuffix: EMULATOR_RELAY_SUFFIX, tenantId: state.data.tenantId, inMemory, stateDir, pid: process.pid})
     }
     try {
       const auth = router.authenticate(req)
@@ -270,6 +277,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     disableInstanceDiscovery: true,
     defaults: {tenantId, clientId: contributor.clientId, clientSecret: contributor.clientSecret, subscriptionId},
   }
+  sandboxCloud.profile = {...profile, ca: tls.ca.cert, caPath}
   const profilePath = join(stateDir, 'profile.json')
   writeFileSync(profilePath, JSON.stringify(profile, null, 2) + '\n', {mode: 0o600})
   log(`listening on ${armUrl()} (state ${inMemory ? 'in memory' : join(stateDir, 'state.json')})`)

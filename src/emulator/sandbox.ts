@@ -22,8 +22,8 @@ export type RelayDialer = (options: {namespace: string; name: string; keyName: s
 
 export interface SandboxOptions {
   state: StateStore
-  /** The relay path; undefined = the direct-TCP fallback (see directTcpFallback). */
-  dialRelay?: RelayDialer
+  /** The relay path (startEmulator wires src/lib/relay/sender.ts). */
+  dialRelay: RelayDialer
   log?: (line: string) => void
 }
 
@@ -108,13 +108,10 @@ export class AppSandbox {
     for (let i = 0; i < ping.count; i++) {
       const started = process.hrtime.bigint()
       try {
-        if (hc && this.options.dialRelay) {
+        if (hc) {
           const conn = await this.options.dialRelay({namespace: hc.serviceBusNamespace, name: hc.relayName, keyName: hc.sendKeyName, key: hc.sendKeyValue, timeoutMs: ping.timeoutMs})
           conn.close()
         } else {
-          // TODO(relay-client): without a relay dialer (src/lib/relay/sender.ts) a matching
-          // host:port falls back to direct TCP from this machine — labelled in the log.
-          if (hc) this.options.log?.(`sandbox: ${ping.host}:${ping.port} matches ${hc.serviceBusNamespace}/${hc.relayName} but no relay dialer is wired; direct-TCP fallback`)
           await tcpConnect(ping.host, ping.port, ping.timeoutMs)
         }
         const ms = Number(process.hrtime.bigint() - started) / 1e6

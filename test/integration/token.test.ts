@@ -35,7 +35,7 @@ describe('hcctl token and sign-in (real process, scripted token service)', funct
     assert.ok(out.expiresInSeconds > 0)
     assert.ok(!d.stdout.includes(raw), 'no token with --decode')
     const opaque = await runCli(['token', '--decode', '--access-token', 'opaque-not-a-jwt'])
-    assert.equal(opaque.code, 2)
+    assert.equal(opaque.code, 2, `signal ${opaque.signal}; stderr: ${opaque.stderr}`)
     assert.match(opaque.stderr, /not a JWT/)
   })
 

@@ -46,6 +46,14 @@ const DEFAULT_GRACE_SECONDS = 300
 /** HTTP-mode request bodies above this are refused with 413 (the emulator buffers them). */
 const MAX_HTTP_BODY = 64 * 1024 * 1024
 const MAX_TIMER_MS = 2_147_483_647
+const ALLOWED_LISTENERS = 'microsoft-relay-allowedlisteners'
+const DISALLOWED_LISTENERS = 'microsoft-relay-disallowedlisteners'
+
+function idList(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined
+  const text = Array.isArray(value) ? value.join(',') : value
+  return new Set(text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
+}
 
 /** RFC 7230 connection headers that never travel in `requestHeaders`/`responseHeaders` (§2.6). */
 const HOP_BY_HOP = new Set([
@@ -390,9 +398,12 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
   ): void {
     const {entity} = located
     const key = keyOf(entity.namespace, entity.name)
-    const listener = pickListener(key)
-    if (!listener) {
+    const listener = pickListener(key, req)
+    if (listener === 'none') {
       return refuseUpgrade(socket, 404, reason(RelayMessage.NoListeners, trackingId, located.namespaceHost, entity.name))
+    }
+    if (listener === 'filtered') {
+      return refuseUpgrade(socket, 404, reason(RelayMessage.NoListenerMeetsCriteria, trackingId, located.namespaceHost, entity.name))
     }
     const id = `${trackingId}${newId()}`
     const pending: PendingAccept = {
@@ -433,10 +444,19 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
     listener.ws.send(formatAccept(accept))
   }
 
-  function pickListener(key: string): ListenerConn | undefined {
-    const open = [...(listeners.get(key) ?? [])].filter((c) => c.ws.readyState === c.ws.OPEN)
-    if (open.length === 0) return undefined
-    return open[Math.floor(Math.random() * open.length)]
+  /**
+   * A random open listener (§5), narrowed by the hidden routing headers
+   * `Microsoft-Relay-AllowedListeners` / `-DisallowedListeners` (listener `sb-hc-id`s, §3.4).
+   */
+  function pickListener(key: string, req: IncomingMessage): ListenerConn | 'none' | 'filtered' {
+    let open = [...(listeners.get(key) ?? [])].filter((c) => c.ws.readyState === c.ws.OPEN)
+    if (open.length === 0) return 'none'
+    const allowed = idList(req.headers[ALLOWED_LISTENERS])
+    const disallowed = idList(req.headers[DISALLOWED_LISTENERS])
+    if (allowed) open = open.filter((c) => allowed.has(c.id.toLowerCase()))
+    if (disallowed) open = open.filter((c) => !disallowed.has(c.id.toLowerCase()))
+    if (open.length === 0) return 'filtered'
+    return open[Math.floor(Math.random() * open.length)]!
   }
 
   function handleRendezvous(req: IncomingMessage, socket: Duplex, head: Buffer, parsed: ParsedRelayUrl, action: 'accept' | 'request'): void {
@@ -535,9 +555,12 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
       const code = auth.status === 401 ? 'TokenMissingOrInvalid' : 'Forbidden'
       return sendJsonError(res, auth.status, code, reason(auth.message, trackingId, located.namespaceHost, entity.name))
     }
-    const listener = pickListener(keyOf(entity.namespace, entity.name))
-    if (!listener) {
+    const listener = pickListener(keyOf(entity.namespace, entity.name), req)
+    if (listener === 'none') {
       return sendJsonError(res, 502, 'BadGateway', reason(RelayMessage.NoListeners, trackingId, located.namespaceHost, entity.name))
+    }
+    if (listener === 'filtered') {
+      return sendJsonError(res, 404, 'EndpointNotFound', reason(RelayMessage.NoListenerMeetsCriteria, trackingId, located.namespaceHost, entity.name))
     }
     const chunks: Buffer[] = []
     let size = 0
@@ -755,7 +778,9 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
       if (namespaceFromHost(hostOf(req)) !== undefined) return true
       const sni = (req.socket as Partial<TLSSocket>).servername
       if (typeof sni === 'string' && namespaceFromHost(sni.toLowerCase()) !== undefined) return true
-      return String(req.headers['x-process-at'] ?? '').toLowerCase() === 'servicebus'
+      if (String(req.headers['x-process-at'] ?? '').toLowerCase() === 'servicebus') return true
+      // HTTP-mode senders on a bare IP: only relay clients carry these (ARM never does).
+      return req.headers.servicebusauthorization !== undefined || /[?&]sb-hc-token=/i.test(target)
     },
     handleUpgrade,
     handleRequest,
@@ -834,6 +859,7 @@ function forwardedRequestHeaders(req: IncomingMessage, namespaceHost: string, dr
     const name = raw[i]!
     const lower = name.toLowerCase()
     if (HOP_BY_HOP.has(lower) || lower === 'servicebusauthorization' || (dropAuthorization && lower === 'authorization')) continue
+    if (lower === ALLOWED_LISTENERS || lower === DISALLOWED_LISTENERS) continue
     const existing = Object.keys(out).find((k) => k.toLowerCase() === lower)
     if (existing) out[existing] = `${out[existing]}, ${raw[i + 1]}`
     else out[name] = raw[i + 1]!

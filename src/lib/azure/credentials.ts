@@ -88,6 +88,7 @@ function lazyCredential(
     sources,
     async getToken(scopes, getOptions) {
       inner ??= (async () => {
+        logger.verbose(`token: signing in with ${kind === 'default-chain' ? `the default credential chain (${sources.length} sources)` : sources[0]}`)
         const identity = await import('@azure/identity')
         const common: Record<string, unknown> = {authorityHost: cloud.authorityHost}
         if (cloud.disableInstanceDiscovery) common.disableInstanceDiscovery = true
@@ -99,7 +100,6 @@ function lazyCredential(
         }
       })()
       const credential = await inner
-      logger.verbose(`token: asking ${kind === 'default-chain' ? 'the default credential chain' : sources[0]} for ${String(scopes)}`)
       try {
         const token = await credential.getToken(scopes, getOptions)
         if (!token) throw new Error('no token returned')

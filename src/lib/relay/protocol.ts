@@ -589,6 +589,7 @@ export function parseRelayTarget(target: string): ParsedRelayUrl {
 export const RelayMessage = {
   EndpointNotFound: 'Endpoint does not exist',
   NoListeners: 'There are no listeners connected for the endpoint',
+  NoListenerMeetsCriteria: 'None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria',
   AcceptTimeout: 'None of the connected listeners accepted the connection within the allowed timeout',
   InvalidSignature: 'The token has an invalid signature',
   TokenMissing: 'TokenMissingOrInvalid: The request does not carry a token, or the token is malformed',

@@ -346,4 +346,22 @@ describe('emulator ARM: the §12 checklist over raw HTTPS', () => {
     const slots = await expectOk(call(emu, 'GET', `${s.sitePath}/slots`))
     assert.deepEqual(slots.json.value.map((x: {name: string}) => x.name), ['app1/staging'])
   })
+
+  it('namespace PATCH updates tags; plan DELETE is refused while apps use it; site, slot and plan deletes', async () => {
+    const patched = await expectOk(call(emu, 'PATCH', s.nsPath, {body: {tags: {team: 'ops'}}}))
+    assert.deepEqual(patched.json.tags, {team: 'ops'})
+    const busy = await call(emu, 'DELETE', s.planId)
+    assert.equal(busy.status, 409)
+    assert.equal(busy.json.Code, 'Conflict')
+    await expectOk(call(emu, 'PUT', `${s.sitePath}/slots/gone`, {body: {}}))
+    assert.equal((await call(emu, 'DELETE', `${s.sitePath}/slots/gone`)).status, 200)
+    assert.equal((await call(emu, 'DELETE', `${s.sitePath}/slots/gone`)).status, 404)
+    const farm = `${s.rg}/providers/Microsoft.Web/serverfarms/lonely-plan`
+    await call(emu, 'PUT', farm, {body: {location: 'westeurope', sku: {name: 'B1'}}})
+    await expectOk(call(emu, 'PUT', `${s.rg}/providers/Microsoft.Web/sites/lonely-app`, {body: {location: 'westeurope', properties: {serverFarmId: farm}}}))
+    assert.equal((await call(emu, 'DELETE', `${s.rg}/providers/Microsoft.Web/sites/lonely-app`)).status, 200)
+    assert.equal((await call(emu, 'DELETE', `${s.rg}/providers/Microsoft.Web/sites/lonely-app`)).status, 404)
+    assert.equal((await call(emu, 'DELETE', farm)).status, 200)
+    assert.equal((await call(emu, 'DELETE', farm)).status, 204)
+  })
 })

@@ -78,10 +78,21 @@ describe('hcctl emulator start (real process)', function () {
     assert.equal(await stop(second, 'SIGINT'), 0)
   })
 
-  it('--in-memory saves no state.json; a bad --faults spec is a usage error (exit 2)', async () => {
+  it('--in-memory saves no state.json; status and stop find it by state dir; a bad --faults spec is a usage error (exit 2)', async () => {
     const s = await start(['--state', dir, '--in-memory'])
     assert.match(s.line, /^emulator ready: /)
-    assert.equal(await stop(s), 0)
+    const status = await runCli(['emulator', 'status', '--state', dir, '--json'])
+    assert.equal(status.code, 0, status.stderr)
+    assert.equal(status.json<{running: boolean; pid: number; inMemory: boolean}>().pid, s.child.pid)
+    const exited = once(s.child, 'exit')
+    const stopped = await runCli(['emulator', 'stop', '--state', dir])
+    assert.equal(stopped.code, 0, stopped.stderr)
+    assert.match(stopped.stdout, /^stopped: pid \d+/)
+    assert.equal((await exited)[0], 0)
+    const after = await runCli(['emulator', 'status', '--state', dir])
+    assert.equal(after.code, 3)
+    assert.match(after.stdout, /^not running: /)
+    assert.equal((await runCli(['emulator', 'stop', '--state', dir])).code, 4)
     assert.throws(() => readFileSync(join(dir, 'state.json')))
     const bad = await runCli(['emulator', 'start', '--state', dir, '--faults', 'arm.teapot=1'])
     assert.equal(bad.code, 2)

@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert'
 
-import type WebSocket from 'ws'
+import WebSocket from 'ws'
 
 import {buildRejectUrl, parseReason, type AcceptCommand} from '../../../src/lib/relay/protocol.js'
 import {createSasToken} from '../../../src/lib/relay/sas.js'
@@ -247,5 +247,44 @@ describe('relay broker: WebSocket mode (raw protocol peers)', function () {
     assert.equal(shallow.inbox.size, 0)
     deep.ws.terminate()
     shallow.ws.terminate()
+  })
+
+  it('routes by SNI when the Host header is a bare IP', async () => {
+    const token = createSasToken({resourceUri: `http://contoso${SUFFIX}/shared`, keyName: 'defaultListener', key: KEYS.listen})
+    const ws = await new Promise<WebSocket>((resolve, reject) => {
+      const c = new WebSocket(h.wss('shared', {'sb-hc-action': 'listen'}), {ca: h.ca, servername: `contoso${SUFFIX}`, headers: {ServiceBusAuthorization: token}} as WebSocket.ClientOptions)
+      c.once('open', () => resolve(c))
+      c.once('unexpected-response', (_q, res) => reject(new Error(`refused ${res.statusCode} ${res.statusMessage}`)))
+    })
+    assert.equal(h.broker.listenerCount('contoso', 'shared'), 1)
+    ws.terminate()
+  })
+
+  it('narrows the listener choice by Microsoft-Relay-AllowedListeners / DisallowedListeners', async () => {
+    const a = await listen(h, 'hc1', 'defaultListener', 'listener-a')
+    const b = await listen(h, 'hc1', 'defaultListener', 'listener-b')
+    for (let i = 0; i < 6; i++) {
+      const headers: Record<string, string> = i % 2 ? {'Microsoft-Relay-AllowedListeners': 'nobody, LISTENER-B'} : {'Microsoft-Relay-DisallowedListeners': 'listener-a'}
+      const senderPromise = open(h.wss('hc1', {'sb-hc-action': 'connect'}), h.ca, {headers: {ServiceBusAuthorization: h.token('hc1', 'defaultSender'), ...headers}})
+      const {accept} = await b.inbox.json<{accept: AcceptCommand}>()
+      const peer = await open(accept.address, h.ca)
+      ;(await senderPromise).terminate()
+      peer.terminate()
+    }
+    assert.equal(a.inbox.size, 0)
+    const none = await refused(h.wss('hc1', {'sb-hc-action': 'connect'}), h.ca, {
+      headers: {ServiceBusAuthorization: h.token('hc1', 'defaultSender'), 'Microsoft-Relay-AllowedListeners': 'someone-else'},
+    })
+    assert.equal(none.status, 404)
+    assert.match(none.reason, /^None of the connected listeners meet the AllowedListeners\/DisallowedListeners criteria/)
+    a.ws.terminate()
+    b.ws.terminate()
+  })
+
+  it('answers 400 to an unknown sb-hc-action and to upgrades outside /$hc/', async () => {
+    const token = {ServiceBusAuthorization: h.token('hc1', 'defaultSender')}
+    assert.equal((await refused(h.wss('hc1', {'sb-hc-action': 'dance'}), h.ca, {headers: token})).status, 400)
+    const outside = await refused(`wss://127.0.0.1:${h.port}/hc1`, h.ca, {headers: token})
+    assert.equal(outside.status, 400)
   })
 })
