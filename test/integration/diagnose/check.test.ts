@@ -57,6 +57,7 @@ describe('hcctl check (real process against the emulator, with real agents and T
         {credentials: credentialsFromKey({host: `${NS}${emu.relaySuffix}`, entity: hc, keyName: 'defaultListener', key: keys.json.primaryKey}), endpoint: {host: '127.0.0.1', port}},
       ],
       transport: transportFromCloud(emu.profile),
+      drainTimeoutMs: 200,
       hostname: 'agent-box-1',
     })
     await agent.start()
@@ -75,6 +76,12 @@ describe('hcctl check (real process against the emulator, with real agents and T
   }
 
   const app = (s: string) => ['--app', `app-${s}`, '--resource-group', RG]
+  /** Runs of the failure scenarios, started together in `before` (each is a process of ~2 s). */
+  const runs = new Map<string, ReturnType<typeof check>>()
+  const scenario = (s: string, extraEnv?: NodeJS.ProcessEnv) => {
+    if (!runs.has(s)) runs.set(s, check(app(s), extraEnv))
+    return runs.get(s)!
+  }
 
   before(async () => {
     emu = await startEmulator({inMemory: true, seed: SEED})
@@ -116,10 +123,17 @@ describe('hcctl check (real process against the emulator, with real agents and T
     await expectOk(call(emu, 'PUT', `${sitePath('app-drift')}/hybridConnectionNamespaces/${NS}/relays/hc-drift`, {body: {properties: {...drifted.json.properties, hostname: 'db02.corp.hcctl.test', port: 1433, sendKeyValue: (await expectOk(call(emu, 'POST', `${relayPath('hc-drift')}/authorizationRules/defaultSender/listKeys`))).json.primaryKey}}}))
     await expectOk(call(emu, 'POST', `${relayPath('hc-stalekey')}/authorizationRules/defaultSender/regenerateKeys`, {body: {keyType: 'PrimaryKey'}}))
     await expectOk(call(emu, 'POST', `${relayPath('hc-stalekey')}/authorizationRules/defaultSender/regenerateKeys`, {body: {keyType: 'SecondaryKey'}}))
+    // Start the failure scenarios in parallel, four at a time; the tests below read their results.
+    const pending = failures.map(([, s, , , , extra]) => () => scenario(s, extra?.env).catch(() => undefined))
+    pending.push(() => scenario('free').catch(() => undefined))
+    await Promise.all(Array.from({length: 4}, async () => {
+      for (let next = pending.shift(); next; next = pending.shift()) await next()
+    }))
   })
 
   after(async () => {
-    await Promise.all(agents.map((a) => a.stop()))
+    // Agent.stop() can wait on a tunnel whose sender is gone; the emulator's stop closes them anyway.
+    await Promise.all(agents.map((a) => Promise.race([a.stop(), new Promise((r) => setTimeout(r, 1000).unref())])))
     echo.close()
     proxy.close()
     await emu.stop()
@@ -146,7 +160,7 @@ describe('hcctl check (real process against the emulator, with real agents and T
     assert.doesNotMatch(r.stdout, /What to do/)
   })
 
-  const failures: Array<[title: string, scenario: string, id: string, remedy: RegExp, evidence?: RegExp, extra?: {args?: string[]; env?: NodeJS.ProcessEnv}]> = [
+  const failures: Array<[title: string, scenario: string, id: string, remedy: RegExp, evidence?: RegExp, extra?: {env?: NodeJS.ProcessEnv}]> = [
     ['no agent', 'noagent', 'listener.connected', /hcctl agent hc-noagent --namespace diag-relay --resource-group diag/, /listenerCount 0: no agent is connected/],
     ['endpoint with an IP address', 'ipaddr', 'config.endpoint-host', /Use a DNS name that the agent host resolves/, /uses an IP address/],
     ['metadata missing', 'nometa', 'config.metadata', /hcctl endpoint set hc-nometa --namespace diag-relay --resource-group diag --endpoint HOST:PORT/, /no userMetadata/],
@@ -157,9 +171,9 @@ describe('hcctl check (real process against the emulator, with real agents and T
     ['clock skew (15 minutes ahead)', 'skew', 'net.clock', /Synchronise this machine's clock/, /this machine is 9\d\d s ahead of the relay/, {env: {HCCTL_CLOCK_OFFSET: '900'}}],
   ]
 
-  for (const [title, scenario, id, remedy, evidence, extra] of failures) {
+  for (const [title, name, id, remedy, evidence] of failures) {
     it(`names the broken hop: ${title} -> ${id}, with its remedy, exit 3`, async () => {
-      const r = await check([...app(scenario), ...(extra?.args ?? [])], extra?.env)
+      const r = await scenario(name)
       const failed = r.body.checks.filter((c) => c.status === 'fail')
       assert.equal(failed[0]?.id, id, `first failure: ${failed.map((c) => `${c.id}: ${c.evidence.join('; ')}`).join(' | ')}`)
       assert.match(r.byId(id).remedy ?? '', remedy)
@@ -170,7 +184,7 @@ describe('hcctl check (real process against the emulator, with real agents and T
   }
 
   it('ineligible plan (Free): app.plan-eligible fails with the scale-up remedy, exit 3', async () => {
-    const r = await check(app('free'))
+    const r = await scenario('free')
     assert.equal(r.byId('app.plan-eligible').status, 'fail')
     assert.match(r.byId('app.plan-eligible').evidence.join('\n'), /Free/)
     assert.match(r.byId('app.plan-eligible').remedy!, /Scale the plan up to Basic, Standard, Premium or Isolated/)
@@ -179,7 +193,7 @@ describe('hcctl check (real process against the emulator, with real agents and T
   })
 
   it('a failed layer skips its dependants with the reason (no agent -> round trip skipped)', async () => {
-    const r = await check(app('noagent'))
+    const r = await scenario('noagent')
     assert.equal(r.byId('roundtrip.connect').status, 'skip')
     assert.deepEqual(r.byId('roundtrip.connect').evidence, ['skipped: listener.connected failed'])
     assert.equal(r.byId('listener.redundancy').status, 'skip')
