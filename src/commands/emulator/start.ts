@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {emulatorStateDir} from '../../lib/azure/clouds.js'
-import {UsageError} from '../../lib/errors.js'
+import {ConflictError, UsageError} from '../../lib/errors.js'
 
 export interface EmulatorStartResult {
   ready: boolean
@@ -55,12 +55,21 @@ export default class EmulatorStart extends BaseCommand<typeof EmulatorStart> {
         throw new UsageError(`--faults: ${(error as Error).message}.`, {code: 'InvalidFaultSpec', suggestions: ['Example: --faults arm.429=2,arm.latency=200ms,relay.refuseRendezvous=503']})
       }
     }
+    const stateDir = flags.state ?? emulatorStateDir()
+    const {emulatorStatus} = await import('../../emulator/control.js')
+    const running = await emulatorStatus(stateDir, 1000)
+    if (running.running) {
+      throw new ConflictError(`An emulator (pid ${running.pid}) already runs on ${stateDir} at ${running.armUrl}.`, {
+        code: 'EmulatorAlreadyRunning',
+        suggestions: ['Use it (`--cloud emulator`), stop it with `hcctl emulator stop`, or give this one another --state.'],
+      })
+    }
     const logger = this.logger()
     let emulator
     try {
       emulator = await startEmulator({
         port: flags.port,
-        stateDir: flags.state ?? emulatorStateDir(),
+        stateDir,
         inMemory: flags['in-memory'],
         seed: flags.seed,
         faults: flags.faults,

@@ -212,7 +212,10 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
   }
 
   function authenticate(req: IncomingMessage, parsed: ParsedRelayUrl, located: Located, action: AuthAction): AuthResult & {carrierSource?: string} {
-    const carrier = findToken(parsed.token, req.headers, action)
+    let carrier = findToken(parsed.token, req.headers, action)
+    // HTTP mode: `Authorization` is the relay's only when relay auth is on; otherwise it belongs
+    // to the application and passes through unevaluated (relay-protocol.md §1.4).
+    if (action === 'http' && carrier?.source === 'Authorization' && !located.entity!.requiresClientAuthorization) carrier = undefined
     const result = authorize({
       action,
       carrier,

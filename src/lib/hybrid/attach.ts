@@ -188,7 +188,7 @@ export async function attach(ctx: HybridContext, input: AttachInput): Promise<At
  * The rest of attach once the app side is known. `planned` is the relay state a dry run of
  * `create` would have made (so the checks read it instead of a relay that does not exist yet).
  */
-export async function attachChecked(run: Run, web: WebApi, input: AttachInput, app: AppCheck, planned?: {hc: RelayHybridConnection; ruleWillExist: boolean}): Promise<AttachResult> {
+export async function attachChecked(run: Run, web: WebApi, input: AttachInput, app: AppCheck, planned?: {hc: RelayHybridConnection; ruleWillExist: boolean}, options: {ruleEnsured?: boolean} = {}): Promise<AttachResult> {
   const ctx = run.ctx
   const relayRg = input.relayResourceGroup ?? input.resourceGroup
   const {namespace: ns} = input
@@ -229,7 +229,7 @@ export async function attachChecked(run: Run, web: WebApi, input: AttachInput, a
   // Writes.
   if (planned) {
     if (!planned.ruleWillExist) await ensureRule(run, ctx, at, keyName, 'Send', input.createRule !== false)
-  } else {
+  } else if (!options.ruleEnsured || !existingRule) {
     const state = await ensureRule(run, ctx, at, keyName, 'Send', input.createRule !== false)
     if (state === 'created') keys = await doing(`listing the keys of ${keyName} on ${ns}/${hcName}`, () => ctx.relay.listKeys(relayRg, ns, hcName, keyName), {listKeys: true})
   }

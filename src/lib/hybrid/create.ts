@@ -143,6 +143,7 @@ export async function create(ctx: HybridContext, input: CreateInput): Promise<Cr
       {hybridConnection: hcName, namespace: ns, app: appRef.app, slot: appRef.slot, resourceGroup: appRef.resourceGroup, relayResourceGroup: rg, keyName: sender, strict: input.strict},
       app,
       run.dryRun && (!existing || metadataToWrite) ? {hc: hc!, ruleWillExist: true} : undefined,
+      {ruleEnsured: true},
     )
   }
   const outcome = run.outcome()

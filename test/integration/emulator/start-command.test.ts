@@ -81,6 +81,9 @@ describe('hcctl emulator start (real process)', function () {
   it('--in-memory saves no state.json; status and stop find it by state dir; a bad --faults spec is a usage error (exit 2)', async () => {
     const s = await start(['--state', dir, '--in-memory'])
     assert.match(s.line, /^emulator ready: /)
+    const twice = await runCli(['emulator', 'start', '--state', dir])
+    assert.equal(twice.code, 6, 'a second emulator on the same state dir is a conflict')
+    assert.match(twice.stderr, /already runs/)
     const status = await runCli(['emulator', 'status', '--state', dir, '--json'])
     assert.equal(status.code, 0, status.stderr)
     assert.equal(status.json<{running: boolean; pid: number; inMemory: boolean}>().pid, s.child.pid)

@@ -130,8 +130,10 @@ describe('relay broker: HTTP mode and the management GET', function () {
     const wrongRight = await send(h.https('hc1/x'), h.ca, {headers: {ServiceBusAuthorization: h.token('hc1', 'defaultListener')}})
     assert.equal(wrongRight.status, 403)
     const {ws, inbox} = await listen(h, 'anon')
-    const anon = send(h.https('anon/x'), h.ca)
+    const appAuth = 'SharedAccessSignature sr=app&sig=app&se=1&skn=app' // the application's own, not the relay's
+    const anon = send(h.https('anon/x'), h.ca, {headers: {Authorization: appAuth}})
     const {request} = await inbox.json<{request: RequestCommand}>()
+    assert.equal(request.requestHeaders!.Authorization, appAuth, 'Authorization passes through where relay auth is off')
     ws.send(formatResponse({requestId: request.id, statusCode: 200, body: false}))
     assert.equal((await anon).status, 200)
     ws.terminate()
@@ -187,5 +189,46 @@ describe('relay broker: HTTP mode and the management GET', function () {
     const missing = await send(`${h.https('nope')}?api-version=2016-07`, h.ca, {headers: {Authorization: h.token('nope'), 'X-PROCESS-AT': 'ServiceBus'}})
     assert.equal(missing.status, 404)
     assert.match(child(parseXml(missing.body.toString()), 'Detail').text, /^Endpoint does not exist/)
+  })
+
+  it('routes by Microsoft-Relay-AllowedListeners and hides the routing headers from the listener', async () => {
+    const a = await listen(h, 'hc1', 'defaultListener', 'agent-a')
+    const b = await listen(h, 'hc1', 'defaultListener', 'agent-b')
+    const replyPromise = send(h.https('hc1/x'), h.ca, {headers: {ServiceBusAuthorization: sendToken(), 'Microsoft-Relay-AllowedListeners': 'agent-b'}})
+    const {request} = await b.inbox.json<{request: RequestCommand}>()
+    assert.ok(!Object.keys(request.requestHeaders!).some((n) => n.toLowerCase().startsWith('microsoft-relay-')))
+    b.ws.send(formatResponse({requestId: request.id, statusCode: 200, body: false}))
+    assert.equal((await replyPromise).status, 200)
+    assert.equal(a.inbox.size, 0)
+    const none = await send(h.https('hc1/x'), h.ca, {headers: {ServiceBusAuthorization: sendToken(), 'Microsoft-Relay-DisallowedListeners': 'agent-a,agent-b'}})
+    assert.equal(none.status, 404)
+    a.ws.terminate()
+    b.ws.terminate()
+  })
+
+  it('drops the sender with 502 when the listener closes the rendezvous or its control channel without answering', async () => {
+    const {ws, inbox} = await listen(h)
+    const first = send(h.https('hc1/a'), h.ca, {method: 'POST', headers: {ServiceBusAuthorization: sendToken()}, body: randomBytes(70 * 1024)})
+    const {request} = await inbox.json<{request: RequestCommand}>()
+    const rv = await open(request.address, h.ca)
+    await new Inbox(rv).next() // the request arrives, then the listener gives up
+    rv.close(1000)
+    assert.equal((await first).status, 502)
+    const second = send(h.https('hc1/b'), h.ca, {headers: {ServiceBusAuthorization: sendToken()}})
+    await inbox.json()
+    ws.terminate()
+    const reply = await second
+    assert.equal(reply.status, 502)
+    assert.equal((JSON.parse(reply.body.toString()) as {error: {code: string}}).error.code, 'ListenerDisconnected')
+  })
+
+  it('answers 502 when the listener\'s response headers cannot be forwarded', async () => {
+    const {ws, inbox} = await listen(h)
+    const replyPromise = send(h.https('hc1/x'), h.ca, {headers: {ServiceBusAuthorization: sendToken()}})
+    const {request} = await inbox.json<{request: RequestCommand}>()
+    ws.send(JSON.stringify({response: {requestId: request.id, statusCode: 200, responseHeaders: {'X-Bad': 'caf\u00e9\u0100'}, body: false}}))
+    const reply = await replyPromise
+    assert.equal(reply.status, 502)
+    ws.terminate()
   })
 })

@@ -1,5 +1,6 @@
 import {strict as assert} from 'node:assert'
 import {fork, type ChildProcess} from 'node:child_process'
+import type {IncomingMessage} from 'node:http'
 import {createHash, randomBytes} from 'node:crypto'
 import {request as httpsRequest} from 'node:https'
 import {dirname, join} from 'node:path'
@@ -104,6 +105,10 @@ describe('relay broker: Microsoft hyco-ws and hyco-https as peers', function () 
   })
 
   it('a hyco-ws listener and a hyco-ws sender echo text and binary messages', async () => {
+    const acceptHeaders: string[][] = []
+    h.server.prependListener('upgrade', (req: IncomingMessage) => {
+      if (/sb-hc-action=accept/.test(req.url ?? '')) acceptHeaders.push(req.rawHeaders)
+    })
     const listener = new Peer('hyco-ws-listener.cjs', listenerConfig(h, 'hc1'), h.caFile)
     peers.push(listener)
     await listener.next('listening')
@@ -121,6 +126,9 @@ describe('relay broker: Microsoft hyco-ws and hyco-https as peers', function () 
     ])
     await listener.next('connection')
     assert.equal((await sender.next('close')).code, 1000)
+    // hyco-ws' rendezvous quirk (relay-protocol §2.4): a literal `0: Sec-WebSocket-Extensions: …` header line
+    assert.equal(acceptHeaders.length, 1)
+    assert.ok(acceptHeaders[0]!.includes('0'), `rendezvous headers: ${acceptHeaders[0]!.filter((_, i) => i % 2 === 0).join(', ')}`)
     assert.deepEqual(listener.errors, [])
   })
 
