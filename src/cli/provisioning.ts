@@ -88,6 +88,7 @@ function mark(s: Step, c: {green: (t: string) => string; yellow: (t: string) => 
 
 function describe(s: Step): string {
   const past: Record<Step['action'], string> = {create: 'created', update: 'updated', delete: 'deleted', 'regenerate-key': 'regenerated a key of', none: 'unchanged'}
-  const text = s.action === 'none' ? 'unchanged' : s.status === 'planned' ? `would ${s.action}` : past[s.action]
+  const future: Record<Step['action'], string> = {create: 'would create', update: 'would update', delete: 'would delete', 'regenerate-key': 'would regenerate a key of', none: 'unchanged'}
+  const text = s.status === 'planned' ? future[s.action] : past[s.action]
   return `${text} ${s.resource}${s.detail ? ` (${s.detail})` : ''}`
 }

@@ -177,7 +177,12 @@ export class AzureArmClient implements ArmClient {
       if (nextLink && seen.has(nextLink)) {
         throw new BugError('ARM returned the same nextLink twice; stopping to avoid an endless loop.', {code: 'InvalidResponse'})
       }
-      if (nextLink) seen.add(nextLink)
+      if (nextLink) {
+        seen.add(nextLink)
+        if (/^https?:\/\//i.test(nextLink) && originOf(nextLink).toLowerCase() !== this.origin) {
+          throw new BugError(`ARM returned a nextLink on ${redactText(originOf(nextLink))}, which is not the ARM endpoint; not sending the token there.`, {code: 'InvalidResponse'})
+        }
+      }
       next = nextLink
     }
     return items

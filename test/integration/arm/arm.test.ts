@@ -139,7 +139,7 @@ describe('hcctl arm (real process against a scripted HTTPS server)', function ()
     assert.equal(r.code, 0, r.stderr)
     const seen = s.seen(`GET ${RG}`)
     assert.equal(seen.length, 2)
-    assert.ok(seen[1]!.at - seen[0]!.at < 1500, 'first backoff is at most 800 ms (+ process noise)')
+    assert.ok(seen[1]!.at - seen[0]!.at < 2500, 'first backoff is at most 800 ms (+ noise on a loaded machine)')
 
     const regen = `${NS}/hybridConnections/hc/authorizationRules/send/regenerateKeys`
     s.on(`POST ${regen}`, [{status: 503, body: {error: {code: 'ServiceUnavailable', message: 'try later'}}}])

@@ -124,6 +124,14 @@ describe('provisioning commands (real processes against the emulator)', function
       expectError(await hc(['create', 'x', ...relay, '-g', 'relay', '--endpoint', 'x:70000', '--json']), 2, /outside 1-65535/)
     })
 
+    it('--create-namespace creates the namespace (a long-running operation) in the group\'s location', async () => {
+      const {r, body} = await json<{namespace: {created: boolean}; steps: Array<{resource: string; status: string}>}>(['create', 'fresh', '--namespace', 'fresh-relay-ns', '-g', 'relay', '--endpoint', 'db.corp:1', '--create-namespace'])
+      assert.equal(r.code, 0, r.stdout + r.stderr)
+      assert.equal(body.namespace.created, true)
+      assert.equal(body.steps[0]!.status, 'done')
+      assert.ok(emulator.state.data.namespaces.some((n) => n.name === 'fresh-relay-ns' && n.hybridConnections.some((h) => h.name === 'fresh')))
+    })
+
     it('--dry-run writes nothing, also for a new namespace', async () => {
       const before = stateJson()
       const {r, body} = await json<{dryRun: boolean; plannedCalls: Array<{method: string; path: string}>}>(

@@ -301,6 +301,8 @@ describe('ARM client', () => {
       await assert.rejects(a.arm.list('/subscriptions/s'), /same nextLink/)
       const b = client([json(200, {name: 'x'})])
       await assert.rejects(b.arm.list('/subscriptions/s'), /no "value" array/)
+      const c = client([json(200, {value: [], nextLink: 'https://elsewhere.example.test/next'})])
+      await assert.rejects(c.arm.list('/subscriptions/s'), (e: Error & {exitCode: number}) => e.exitCode === 1 && /not the ARM endpoint/.test(e.message))
     })
   })
 

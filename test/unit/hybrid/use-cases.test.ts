@@ -111,6 +111,15 @@ describe('hybrid use-cases (fake Azure)', () => {
       assert.equal(again.plan.alreadyCounted, true)
     })
 
+    it('re-writes an attachment whose key is no longer valid (the "connected but failing" trap)', async () => {
+      const az = world()
+      az.seedAttach('apps', 'web-1', {rg: 'relay', ns: 'contoso-relay', hc: 'onprem-sql'}, 'stale-key')
+      const r = await attach(az.context(), ATTACH)
+      assert.equal(r.changed, true)
+      assert.match(r.steps.at(-1)!.detail!, /refreshed the send key/)
+      assert.equal(az.site('apps', 'web-1')!.relays.get('contoso-relay/onprem-sql')!.props.sendKeyValue, az.rule('relay', 'contoso-relay', 'onprem-sql', 'defaultSender')!.primaryKey)
+    })
+
     it('refuses an ineligible tier (exit 6)', async () => {
       const az = world().addPlan('apps', 'free', 'Free').addApp('apps', 'cheap', {rg: 'apps', name: 'free'})
       await rejects(attach(az.context(), {...ATTACH, app: 'cheap'}), 6, /Free plans do not support/)
