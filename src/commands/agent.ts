@@ -40,6 +40,7 @@ One log line per connection goes to stderr (text, or JSON with --log-format json
 
   async run(): Promise<AgentResult> {
     const {startAgentCommand} = await import('../lib/relay/agent-command.js')
+    const {armResolvers} = await import('../lib/relay/arm-lookup.js')
     const f = this.flags
     return startAgentCommand({
       hybridConnection: this.args['hybrid-connection'],
@@ -59,6 +60,7 @@ One log line per connection goes to stderr (text, or JSON with --log-format json
       tokenTtl: f['token-ttl'],
       signal: this.abort.signal,
       writeLog: (line) => process.stderr.write(line + '\n'),
+      resolveArm: armResolvers(() => this.azure(), this.abort.signal).listener,
     })
   }
 }

@@ -39,6 +39,7 @@ export default class Forward extends BaseCommand<typeof Forward> {
 
   async run(): Promise<ForwardResult> {
     const {startForwardCommand} = await import('../lib/relay/forward-command.js')
+    const {armResolvers} = await import('../lib/relay/arm-lookup.js')
     const f = this.flags
     return startForwardCommand({
       cloud: this.cloud(f.cloud),
@@ -58,6 +59,7 @@ export default class Forward extends BaseCommand<typeof Forward> {
       tokenTtl: f['token-ttl'],
       signal: this.abort.signal,
       writeLog: (line) => process.stderr.write(line + '\n'),
+      resolveArm: armResolvers(() => this.azure(), this.abort.signal),
       onReady: (r) => {
         const line = `Forwarding ${r.local} → ${r.hc}${r.endpoint ? ` (endpoint ${r.endpoint})` : ''}`
         if (this.jsonEnabled()) process.stderr.write(JSON.stringify({event: 'ready', ...r}) + '\n')

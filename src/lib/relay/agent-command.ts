@@ -59,7 +59,7 @@ export async function startAgentCommand(input: AgentCommandInput): Promise<Agent
   const format: LogFormat = input.logFormat ?? ('logFormat' in config && config.logFormat ? config.logFormat : 'text')
   const healthAddress = health ? parseListenAddress(health, '--health') : undefined
   const file = config as {drainTimeoutSeconds?: number; connectTimeoutSeconds?: number; idleTimeoutSeconds?: number; tokenTtlSeconds?: number}
-  const hybridConnections = await resolveAgentSources(config.hybridConnections, {cloud: input.cloud, resolveArm: input.resolveArm ?? armUnavailable})
+  const hybridConnections = await resolveAgentSources(config.hybridConnections, {cloud: input.cloud, resolveArm: input.resolveArm})
   return runAgent({
     hybridConnections,
     transport: transportFromCloud(input.cloud),
@@ -71,9 +71,4 @@ export async function startAgentCommand(input: AgentCommandInput): Promise<Agent
     tokenTtlSeconds: ttl ?? file.tokenTtlSeconds,
     signal: input.signal,
   })
-}
-
-async function armUnavailable(source: Extract<AgentHcSource, {kind: 'arm'}>): Promise<AgentHybridConnection> {
-  const {resolveAgentFromArm} = await import('./arm-lookup.js')
-  return resolveAgentFromArm(source)
 }

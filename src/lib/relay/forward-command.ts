@@ -1,6 +1,7 @@
 import type {CloudProfile} from '../azure/clouds.js'
 import {UsageError} from '../errors.js'
 import {parseListenAddress, secondsFlag} from './agent-config.js'
+import type {armResolvers} from './arm-lookup.js'
 import {credentialsFromConnectionString, type HybridConnectionCredentials} from './credentials.js'
 import type {Endpoint} from './endpoint-metadata.js'
 import {type ForwardReady, type ForwardSummary, runForward} from './forward.js'
@@ -30,6 +31,8 @@ export interface ForwardCommandInput {
   signal: AbortSignal
   writeLog: (line: string) => void
   onReady: (ready: ForwardReady) => void
+  /** ARM lookups (supplied by the command): by name with defaultSender, or an app's own key. */
+  resolveArm?: Pick<ReturnType<typeof armResolvers>, 'sender' | 'app'>
 }
 
 export async function startForwardCommand(input: ForwardCommandInput): Promise<ForwardSummary> {
@@ -48,9 +51,14 @@ export async function startForwardCommand(input: ForwardCommandInput): Promise<F
   let endpoint: Endpoint | undefined
   if (input.connectionString) {
     credentials = credentialsFromConnectionString(input.connectionString, {cloud: input.cloud})
+  } else if (!input.resolveArm) {
+    throw new UsageError('Forwarding by name needs ARM, which is not available here.', {code: 'ArmUnavailable'})
+  } else if (input.app) {
+    if (!input.hc) throw new UsageError('--app needs --hc (the hybrid connection name).', {code: 'MissingHybridConnection'})
+    ;({credentials, endpoint} = await input.resolveArm.app({app: input.app, resourceGroup: input.resourceGroup, slot: input.slot, hc: input.hc, subscription: input.subscription}))
   } else {
-    const {resolveForwardFromArm} = await import('./arm-lookup.js')
-    ;({credentials, endpoint} = await resolveForwardFromArm(input))
+    if (!input.namespace) throw new UsageError(`The hybrid connection "${input.hybridConnection}" needs --namespace and --resource-group.`, {code: 'MissingNamespace'})
+    ;({credentials, endpoint} = await input.resolveArm.sender({name: input.hybridConnection!, namespace: input.namespace, resourceGroup: input.resourceGroup, subscription: input.subscription}))
   }
   const format: LogFormat = input.logFormat ?? 'text'
   return runForward({

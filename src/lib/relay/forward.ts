@@ -1,3 +1,4 @@
+import {randomUUID} from 'node:crypto'
 import {createServer, type Server, type Socket} from 'node:net'
 
 import {ConflictError} from '../errors.js'
@@ -102,13 +103,14 @@ export class Forwarder {
     socket.once('close', () => this.sockets.delete(socket))
     const opened = new Date()
     const from = `${socket.remoteAddress}:${socket.remotePort}`
-    const base = {hc: this.label, from, opened: opened.toISOString()}
+    const id = randomUUID()
+    const base = {hc: this.label, id, from, opened: opened.toISOString()}
     // The local client may give up while the relay connects.
     const gone = new AbortController()
     socket.once('close', () => gone.abort())
     let conn
     try {
-      conn = await openSender(this.o.credentials, this.o.transport ?? {}, {signal: gone.signal, timeoutMs: this.o.connectTimeoutMs, tokenTtlSeconds: this.o.tokenTtlSeconds})
+      conn = await openSender(this.o.credentials, this.o.transport ?? {}, {id, signal: gone.signal, timeoutMs: this.o.connectTimeoutMs, tokenTtlSeconds: this.o.tokenTtlSeconds})
     } catch (error) {
       this.stats.failed++
       const e = error as Error & {code?: string; status?: number; reason?: string}
@@ -137,7 +139,6 @@ export class Forwarder {
     this.log(
       record(s.error ? 'warn' : 'info', 'connection', {
         ...base,
-        id: conn.id,
         result: s.error ? 'error' : 'ok',
         closed: new Date().toISOString(),
         bytesSent: s.bytesToRelay,

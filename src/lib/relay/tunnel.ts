@@ -160,7 +160,9 @@ export function pipeTunnel(ws: WebSocket, tcp: Socket, options: TunnelOptions = 
     bytesFromRelay += buf.length
     touch()
     if (tcp.destroyed || tcp.writableEnded) return
-    if (!tcp.write(buf) && !ws.isPaused) {
+    // Pause the relay side only when TCP has a high-water mark's worth queued (not at the
+    // socket's 16 KiB default): pausing per message would cost an event-loop turn each.
+    if (!tcp.write(buf) && tcp.writableLength >= high && !ws.isPaused) {
       ws.pause()
       tcp.once('drain', () => ws.resume())
     }

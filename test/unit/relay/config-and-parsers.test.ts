@@ -197,3 +197,29 @@ describe('log lines and metrics', () => {
     assert.equal(out, '# HELP x_total X.\n# TYPE x_total counter\nx_total{hc="a\\"b"} 3\nx_total 1\n')
   })
 })
+
+describe('deploy recipes', () => {
+  it('deploy/agent.example.yaml is a valid agent config', async () => {
+    const {readFileSync} = await import('node:fs')
+    const c = await loadAgentConfig({
+      configFile: 'deploy/agent.example.yaml',
+      env: {HC_FILES01_CONNECTION_STRING: CS('files01')},
+      readFile: (p) => (p === '/run/secrets/hc-web01' ? CS('web01') : readFileSync(p, 'utf8')),
+    })
+    assert.equal(c.hybridConnections.length, 4)
+    assert.equal(c.drainTimeoutSeconds, 30)
+  })
+
+  it('the Kubernetes recipe runs two replicas with the connection strings from a Secret and drains on SIGTERM', async () => {
+    const {readFileSync} = await import('node:fs')
+    const {parseAllDocuments} = await import('yaml')
+    const docs = parseAllDocuments(readFileSync('deploy/kubernetes/agent.yaml', 'utf8')).map((d) => d.toJS())
+    const deployment = docs.find((d) => d.kind === 'Deployment')
+    const secret = docs.find((d) => d.kind === 'Secret')
+    assert.equal(deployment.spec.replicas, 2)
+    const env = deployment.spec.template.spec.containers[0].env
+    assert.equal(env.find((e: {name: string}) => e.name === 'HCCTL_AGENT_CONNECTION_STRINGS').valueFrom.secretKeyRef.name, secret.metadata.name)
+    assert.ok(deployment.spec.template.spec.terminationGracePeriodSeconds > 30)
+    assert.ok(docs.some((d) => d.kind === 'PodDisruptionBudget'))
+  })
+})

@@ -1,0 +1,206 @@
+#!/usr/bin/env node
+/* global performance, Buffer */
+// Tunnel benchmark (run on the built dist: `npm run build && node bench/tunnel.mjs`).
+//
+// Three paths to the same TCP echo server, measured side by side in one run:
+//   direct   client → echo
+//   tcp      client → pipe → pipe → pipe → echo   (a plain Node `net` pipe per hop; the first and
+//            last pipes are child processes, the middle one runs in this process)
+//   relay    client → hcctl forward → emulator relay → hcctl agent → echo   (forward and agent
+//            are real `bin/run.js` processes, the emulator runs in this process)
+// The relay path has the same hops as the tcp chain and the same process layout, plus TLS,
+// WebSocket framing and the rendezvous. Printed: throughput (MiB/s of echoed payload, both
+// directions at once, one connection), and 1-byte round trips (p50/p99 over sequential pings),
+// then the relay's ratios to the tcp chain. Targets: throughput ≥ 0.5×, p50 ≤ 2×.
+//
+// Options (env): BENCH_MIB (default 64), BENCH_PINGS (default 2000), BENCH_ROUNDS (default 3; the best round counts).
+import {spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {once} from 'node:events'
+import {connect, createServer} from 'node:net'
+import {readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const RUN = `${ROOT}bin/run.js`
+const MIB = Number(process.env.BENCH_MIB ?? 64)
+const PINGS = Number(process.env.BENCH_PINGS ?? 2000)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+
+const {startEmulator} = await import(`${ROOT}dist/emulator/index.js`)
+
+async function listen(server) {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return server.address().port
+}
+
+function echoServer() {
+  return createServer((c) => {
+    c.setNoDelay(true)
+    c.on('error', () => {})
+    c.pipe(c)
+  })
+}
+
+const PIPE_SRC = `
+const net = require('net')
+const [target] = process.argv.slice(1)
+const s = net.createServer((c) => {
+  const u = net.connect(Number(target), '127.0.0.1')
+  c.setNoDelay(true); u.setNoDelay(true)
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy())
+  c.pipe(u); u.pipe(c)
+})
+s.listen(0, '127.0.0.1', () => console.log(s.address().port))
+`
+
+function inProcessPipe(target) {
+  return createServer((c) => {
+    const u = connect(target, '127.0.0.1')
+    c.setNoDelay(true)
+    u.setNoDelay(true)
+    c.on('error', () => u.destroy())
+    u.on('error', () => c.destroy())
+    c.pipe(u)
+    u.pipe(c)
+  })
+}
+
+const children = []
+function child(args, env = {}) {
+  const p = spawn(process.execPath, args, {env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  children.push(p)
+  if (process.env.BENCH_CPU) globalThis.__pids = [...(globalThis.__pids ?? []), p.pid]
+  return p
+}
+
+async function firstLine(p, re) {
+  let buf = ''
+  for (;;) {
+    const [d] = await Promise.race([once(p.stdout, 'data'), once(p.stderr, 'data'), once(p, 'exit').then(() => { throw new Error(`exited: ${buf}`) })])
+    buf += d.toString()
+    const m = re.exec(buf)
+    if (m) return m
+  }
+}
+
+async function childPipe(target) {
+  const p = child(['-e', PIPE_SRC, String(target)])
+  const m = await firstLine(p, /(\d+)\n/)
+  return Number(m[1])
+}
+
+/** One connection: send MIB MiB while reading the echo; MiB/s of payload. */
+async function throughput(port) {
+  const s = connect(port, '127.0.0.1')
+  s.setNoDelay(true)
+  await once(s, 'connect')
+  const total = MIB * 1024 * 1024
+  const block = randomBytes(256 * 1024)
+  let got = 0
+  const t0 = performance.now()
+  const done = new Promise((resolve, reject) => {
+    s.on('data', (d) => {
+      got += d.length
+      if (got >= total) resolve()
+    })
+    s.on('error', reject)
+  })
+  for (let sent = 0; sent < total; sent += block.length) {
+    if (!s.write(block)) await once(s, 'drain')
+  }
+  await done
+  const seconds = (performance.now() - t0) / 1000
+  s.destroy()
+  return MIB / seconds
+}
+
+/** Sequential 1-byte round trips on one connection; p50/p99 in ms. */
+async function latency(port) {
+  const s = connect(port, '127.0.0.1')
+  s.setNoDelay(true)
+  await once(s, 'connect')
+  const one = Buffer.from([7])
+  const times = []
+  for (let i = 0; i < PINGS + 50; i++) {
+    const t0 = performance.now()
+    s.write(one)
+    await once(s, 'data')
+    if (i >= 50) times.push(performance.now() - t0) // warm-up excluded
+  }
+  s.destroy()
+  times.sort((a, b) => a - b)
+  const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))]
+  return {p50: q(0.5), p99: q(0.99)}
+}
+
+function cpuNow() {
+  if (!process.env.BENCH_CPU) return []
+  const read = (pid) => { try { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / 100 } catch { return 0 } }
+  return [process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6, ...(globalThis.__pids ?? []).map(read)]
+}
+
+async function measure(name, port) {
+  const c0 = cpuNow()
+  let best = {mibps: 0, p50: Infinity, p99: Infinity}
+  for (let r = 0; r < ROUNDS; r++) {
+    const mibps = await throughput(port)
+    const {p50, p99} = await latency(port)
+    best = {mibps: Math.max(best.mibps, mibps), p50: Math.min(best.p50, p50), p99: Math.min(best.p99, p99)}
+  }
+  const c1 = cpuNow()
+  if (process.env.BENCH_CPU) console.log(name, 'cpu s per process (self, children...):', c1.map((v, i) => (v - c0[i]).toFixed(2)).join(' '))
+  return {name, ...best}
+}
+
+async function main() {
+  const echo = echoServer()
+  const echoPort = await listen(echo)
+
+  // tcp chain: child pipe → in-process pipe → child pipe → echo
+  const p3 = await childPipe(echoPort)
+  const mid = inProcessPipe(p3)
+  const p2 = await listen(mid)
+  const p1 = await childPipe(p2)
+
+  // relay: forward (child) → emulator (here) → agent (child) → echo
+  const em = await startEmulator({
+    inMemory: true,
+    seed: {resourceGroups: [{name: 'bench'}], namespaces: [{resourceGroup: 'bench', name: 'bench-relay', hybridConnections: [{name: 'echo', endpoint: `127.0.0.1:${echoPort}`, defaultRules: true}]}]},
+  })
+  const rules = em.state.namespace(em.subscriptionId, 'bench', 'bench-relay').hybridConnections[0].rules
+  const cs = (rule) => `Endpoint=sb://bench-relay${em.relaySuffix}/;SharedAccessKeyName=${rule};SharedAccessKey=${rules.find((r) => r.name === rule).primaryKey};EntityPath=echo`
+  const agent = child([RUN, 'agent', '--cloud', em.profilePath, '--connection-string', cs('defaultListener')])
+  await firstLine(agent, / listening hc=/)
+  const fwd = child([RUN, 'forward', '--cloud', em.profilePath, '--connection-string', cs('defaultSender'), '--local', '127.0.0.1:0'])
+  const fwdPort = Number((await firstLine(fwd, /Forwarding [\d.]+:(\d+)/))[1])
+
+  const results = []
+  results.push(await measure('direct', echoPort))
+  results.push(await measure('tcp chain (3 pipes)', p1))
+  results.push(await measure('relay (forward→emulator→agent)', fwdPort))
+
+  const pad = (s, n) => String(s).padEnd(n)
+  console.log(`\nTunnel benchmark: ${MIB} MiB echoed per round, ${PINGS} pings, best of ${ROUNDS} rounds, Node ${process.version}\n`)
+  console.log(`${pad('path', 34)}${pad('MiB/s', 10)}${pad('p50 ms', 10)}p99 ms`)
+  for (const r of results) console.log(`${pad(r.name, 34)}${pad(r.mibps.toFixed(1), 10)}${pad(r.p50.toFixed(3), 10)}${r.p99.toFixed(3)}`)
+  const [direct, tcp, relay] = results
+  const tRatio = relay.mibps / tcp.mibps
+  const lRatio = relay.p50 / tcp.p50
+  console.log(`\nrelay / tcp chain: throughput ${tRatio.toFixed(2)}x (target ≥ 0.5x) ${tRatio >= 0.5 ? 'OK' : 'MISSED'}; p50 ${lRatio.toFixed(2)}x (target ≤ 2x) ${lRatio <= 2 ? 'OK' : 'MISSED'}; p99 ${(relay.p99 / tcp.p99).toFixed(2)}x`)
+  console.log(`relay / direct:    throughput ${(relay.mibps / direct.mibps).toFixed(2)}x; p50 ${(relay.p50 / direct.p50).toFixed(2)}x`)
+
+  for (const c of children) c.kill('SIGTERM')
+  await em.stop()
+  echo.close()
+  mid.close()
+}
+
+try {
+  await main()
+} catch (error) {
+  for (const c of children) c.kill('SIGKILL')
+  console.error(error)
+  process.exitCode = 1
+}
