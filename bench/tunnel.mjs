@@ -4,10 +4,10 @@
 //
 // Three paths to the same TCP echo server, measured side by side in one run:
 //   direct   client → echo
-//   tcp      client → pipe → pipe → pipe → echo   (a plain Node `net` pipe per hop; the first and
-//            last pipes are child processes, the middle one runs in this process)
-//   relay    client → hcctl forward → emulator relay → hcctl agent → echo   (forward and agent
-//            are real `bin/run.js` processes, the emulator runs in this process)
+//   tcp      client → pipe → pipe → pipe → echo   (a plain Node `net` pipe per hop, each in its own process)
+//   relay    client → hcctl forward → emulator relay → hcctl agent → echo   (forward, agent and
+//            `hcctl emulator start` are real `bin/run.js` processes)
+// BENCH_LAYOUT=inproc runs the middle hop (pipe / emulator) inside the benchmark process instead.
 // The relay path has the same hops as the tcp chain and the same process layout, plus TLS,
 // WebSocket framing and the rendezvous. Printed: throughput (MiB/s of echoed payload, both
 // directions at once, one connection), and 1-byte round trips (p50/p99 over sequential pings),
@@ -18,7 +18,9 @@ import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {once} from 'node:events'
 import {connect, createServer} from 'node:net'
-import {readFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -69,7 +71,7 @@ function inProcessPipe(target) {
 
 const children = []
 function child(args, env = {}) {
-  const p = spawn(process.execPath, args, {env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  const p = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), ...args], {env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
   children.push(p)
   if (process.env.BENCH_CPU) globalThis.__pids = [...(globalThis.__pids ?? []), p.pid]
   return p
@@ -154,26 +156,65 @@ async function measure(name, port) {
   return {name, ...best}
 }
 
+/** The defaultListener/defaultSender rules of the one hybrid connection in the emulator's state.json. */
+function findRules(state) {
+  const found = []
+  const walk = (v) => {
+    if (Array.isArray(v)) return v.forEach(walk)
+    if (v && typeof v === 'object') {
+      if (Array.isArray(v.rules) && v.name === 'echo') found.push(...v.rules)
+      Object.values(v).forEach(walk)
+    }
+  }
+  walk(state)
+  return found
+}
+
 async function main() {
   const echo = echoServer()
   const echoPort = await listen(echo)
 
-  // tcp chain: child pipe → in-process pipe → child pipe → echo
+  // Where the middle hop runs: in a process of its own (default, as a relay is a remote service),
+  // or in this process next to the client and the echo server (BENCH_LAYOUT=inproc).
+  const inproc = process.env.BENCH_LAYOUT === 'inproc'
+
+  // tcp chain: pipe → pipe → pipe → echo
   const p3 = await childPipe(echoPort)
-  const mid = inProcessPipe(p3)
-  const p2 = await listen(mid)
+  let mid
+  let p2
+  if (inproc) {
+    mid = inProcessPipe(p3)
+    p2 = await listen(mid)
+  } else {
+    p2 = await childPipe(p3)
+  }
   const p1 = await childPipe(p2)
 
-  // relay: forward (child) → emulator (here) → agent (child) → echo
-  const em = await startEmulator({
-    inMemory: true,
-    seed: {resourceGroups: [{name: 'bench'}], namespaces: [{resourceGroup: 'bench', name: 'bench-relay', hybridConnections: [{name: 'echo', endpoint: `127.0.0.1:${echoPort}`, defaultRules: true}]}]},
-  })
-  const rules = em.state.namespace(em.subscriptionId, 'bench', 'bench-relay').hybridConnections[0].rules
-  const cs = (rule) => `Endpoint=sb://bench-relay${em.relaySuffix}/;SharedAccessKeyName=${rule};SharedAccessKey=${rules.find((r) => r.name === rule).primaryKey};EntityPath=echo`
-  const agent = child([RUN, 'agent', '--cloud', em.profilePath, '--connection-string', cs('defaultListener')])
+  // relay: forward → emulator → agent → echo
+  const seed = {resourceGroups: [{name: 'bench'}], namespaces: [{resourceGroup: 'bench', name: 'bench-relay', hybridConnections: [{name: 'echo', endpoint: `127.0.0.1:${echoPort}`, defaultRules: true}]}]}
+  let em
+  let profilePath
+  let keys
+  let relaySuffix
+  if (inproc) {
+    em = await startEmulator({inMemory: true, seed})
+    profilePath = em.profilePath
+    relaySuffix = em.relaySuffix
+    keys = em.state.namespace(em.subscriptionId, 'bench', 'bench-relay').hybridConnections[0].rules
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'hcctl-bench-'))
+    writeFileSync(join(dir, 'seed.json'), JSON.stringify(seed))
+    const emu = child([RUN, 'emulator', 'start', '--state', dir, '--seed', join(dir, 'seed.json'), '--port', '0'])
+    await firstLine(emu, /\n/)
+    profilePath = join(dir, 'profile.json')
+    relaySuffix = JSON.parse(readFileSync(profilePath, 'utf8')).relaySuffix
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'))
+    keys = findRules(state)
+  }
+  const cs = (rule) => `Endpoint=sb://bench-relay${relaySuffix}/;SharedAccessKeyName=${rule};SharedAccessKey=${keys.find((r) => r.name === rule).primaryKey};EntityPath=echo`
+  const agent = child([RUN, 'agent', '--cloud', profilePath, '--connection-string', cs('defaultListener')])
   await firstLine(agent, / listening hc=/)
-  const fwd = child([RUN, 'forward', '--cloud', em.profilePath, '--connection-string', cs('defaultSender'), '--local', '127.0.0.1:0'])
+  const fwd = child([RUN, 'forward', '--cloud', profilePath, '--connection-string', cs('defaultSender'), '--local', '127.0.0.1:0'])
   const fwdPort = Number((await firstLine(fwd, /Forwarding [\d.]+:(\d+)/))[1])
 
   const results = []
@@ -182,7 +223,7 @@ async function main() {
   results.push(await measure('relay (forward→emulator→agent)', fwdPort))
 
   const pad = (s, n) => String(s).padEnd(n)
-  console.log(`\nTunnel benchmark: ${MIB} MiB echoed per round, ${PINGS} pings, best of ${ROUNDS} rounds, Node ${process.version}\n`)
+  console.log(`\nTunnel benchmark: ${MIB} MiB echoed per round, ${PINGS} pings, best of ${ROUNDS} rounds, middle hop ${process.env.BENCH_LAYOUT === 'inproc' ? 'in the benchmark process' : 'in its own process'}, Node ${process.version}\n`)
   console.log(`${pad('path', 34)}${pad('MiB/s', 10)}${pad('p50 ms', 10)}p99 ms`)
   for (const r of results) console.log(`${pad(r.name, 34)}${pad(r.mibps.toFixed(1), 10)}${pad(r.p50.toFixed(3), 10)}${r.p99.toFixed(3)}`)
   const [direct, tcp, relay] = results
@@ -192,9 +233,9 @@ async function main() {
   console.log(`relay / direct:    throughput ${(relay.mibps / direct.mibps).toFixed(2)}x; p50 ${(relay.p50 / direct.p50).toFixed(2)}x`)
 
   for (const c of children) c.kill('SIGTERM')
-  await em.stop()
+  await em?.stop()
   echo.close()
-  mid.close()
+  mid?.close()
 }
 
 try {

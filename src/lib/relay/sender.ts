@@ -1,4 +1,5 @@
 import {randomUUID} from 'node:crypto'
+import type {Duplex} from 'node:stream'
 
 import type {WebSocket} from 'ws'
 
@@ -131,4 +132,15 @@ export async function openSender(creds: HybridConnectionCredentials, transport: 
     })
     ws.on('open', () => settle())
   })
+}
+
+/**
+ * `connectSender` as a byte stream: a Duplex whose writes become binary messages and whose
+ * reads are the messages' bytes (ws's createWebSocketStream). For callers that pipe, e.g. a
+ * tcpping through the relay or a diagnostic round trip.
+ */
+export async function connectSenderStream(options: ConnectSenderOptions): Promise<SenderConnection & {stream: Duplex}> {
+  const conn = await connectSender(options)
+  const {createWebSocketStream} = await import('ws')
+  return {...conn, stream: createWebSocketStream(conn.ws)}
 }

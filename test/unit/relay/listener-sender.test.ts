@@ -170,3 +170,23 @@ function fakeCloud(relay: FakeRelay) {
 function transportAsCloud(relay: FakeRelay) {
   return {cloud: fakeCloud(relay)}
 }
+
+describe('connectSenderStream', () => {
+  it('gives a Duplex over the sender WebSocket', async () => {
+    const {connectSenderStream} = await import('../../../src/lib/relay/sender.js')
+    const relay = await startFakeRelay()
+    const l = new RelayListener({credentials: credentialsFromKey({host: relay.host, entity: 'hc1', keyName: 'l', key: KEY}), transport: relay.transport})
+    await l.start()
+    l.on('accept', async (r: AcceptRequest) => {
+      const ws = await r.accept()
+      ws.on('message', (d: Buffer) => ws.send(d))
+    })
+    const {stream} = await connectSenderStream({host: relay.host, entity: 'hc1', keyName: 's', key: KEY, cloud: fakeCloud(relay)})
+    stream.write('round trip')
+    const [data] = (await once(stream, 'data')) as [Buffer]
+    assert.equal(data.toString(), 'round trip')
+    stream.destroy()
+    await l.stop()
+    await relay.close()
+  })
+})
