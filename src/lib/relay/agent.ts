@@ -18,6 +18,9 @@ import {pipeTunnel, type Tunnel} from './tunnel.js'
  * endpoint first (never to an address a sender asks for) and only then accepts; when the
  * endpoint cannot be reached it rejects with 502 and the reason, which the sender sees.
  */
+/** How long stop() waits for tunnels it cut after the drain timeout before it returns anyway. */
+const CUT_TUNNEL_GRACE_MS = 6_000
+
 export interface AgentHybridConnection {
   credentials: HybridConnectionCredentials
   /** Known endpoint (from ARM); else read from the hybrid connection's metadata with the management GET. */
@@ -310,7 +313,16 @@ export class Agent {
         t.close('Agent stopped')
       }
     }
-    if (cut > 0) await Promise.all(this.hcs.flatMap((h) => [...h.active].map((t) => t.done)))
+    if (cut > 0) {
+      // A cut tunnel force-closes itself within seconds; still, a peer that vanished mid-handshake
+      // must never keep the agent from exiting, so the wait is bounded too.
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.all(this.hcs.flatMap((h) => [...h.active].map((t) => t.done))),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, CUT_TUNNEL_GRACE_MS))),
+      ])
+      clearTimeout(timer)
+    }
     await this.closeHealth()
     const summary: AgentSummary = {
       hybridConnections: this.hcs.map((h) => ({
