@@ -127,17 +127,17 @@ describe('endpoint metadata', () => {
     assert.deepEqual(parseEndpointMetadata('[{"key":"other","value":"x"},{"key":"Endpoint","value":"db.corp.local:80"}]'), {host: 'db.corp.local', port: 80})
   })
 
-  it('names what is wrong', () => {
+  it("names what is wrong (the same reader provisioning and check use)", () => {
     const cases: Array<[string | undefined, RegExp]> = [
-      [undefined, /empty/],
+      [undefined, /no userMetadata/],
       ['nope', /not JSON/],
-      ['{"key":"endpoint"}', /not a JSON array/],
+      ['{"key":"endpoint"}', /not a JSON list/],
       ['[]', /no "endpoint"/],
-      ['[{"key":"endpoint","value":"a:1"},{"key":"endpoint","value":"b:2"}]', /more than one/],
-      ['[{"key":"endpoint","value":5}]', /no string value/],
-      ['[{"key":"endpoint","value":"db01"}]', /not host:port/],
-      ['[{"key":"endpoint","value":"db01:70000"}]', /between 1 and 65535/],
-      ['[{"key":"endpoint","value":"db 01:80"}]', /not host:port/],
+      ['[{"key":"endpoint","value":"a:1"},{"key":"endpoint","value":"b:2"}]', /2 "endpoint" items/],
+      ['[{"key":"endpoint","value":5}]', /port is missing/],
+      ['[{"key":"endpoint","value":"db01"}]', /port is missing/],
+      ['[{"key":"endpoint","value":"db01:70000"}]', /outside 1-65535/],
+      ['[{"key":"endpoint","value":"db 01:80"}]', /not a valid DNS name/],
     ]
     for (const [input, re] of cases) {
       assert.throws(() => parseEndpointMetadata(input), (e: Error & {code?: string}) => re.test(e.message) && e.code === 'InvalidEndpointMetadata', String(input))
