@@ -1,10 +1,9 @@
 import {strict as assert} from 'node:assert'
 import {writeFileSync} from 'node:fs'
-import http from 'node:http'
-import {connect, type Socket} from 'node:net'
 import {join} from 'node:path'
 
 import {type CliResult, runCli} from '../../helpers/cli.js'
+import {startConnectProxy} from '../../helpers/connect-proxy.js'
 import {fakeJwt, type ScriptedServer, startScriptedServer} from '../../helpers/scripted-server.js'
 
 const SUB = '11111111-2222-3333-4444-555555555555'
@@ -274,23 +273,8 @@ describe('hcctl arm (real process against a scripted HTTPS server)', function ()
   })
 
   it('HTTPS_PROXY is honoured (CONNECT through a local proxy) and NO_PROXY bypasses it', async () => {
-    const connects: string[] = []
-    const proxy = http.createServer()
-    proxy.on('connect', (req: http.IncomingMessage, client: Socket, head: Buffer) => {
-      connects.push(String(req.url))
-      const [host, port] = String(req.url).split(':')
-      const target = connect(Number(port), host!, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-        target.write(head)
-        target.pipe(client)
-        client.pipe(target)
-      })
-      target.on('error', () => client.destroy())
-      client.on('error', () => target.destroy())
-    })
-    proxy.listen(0, '127.0.0.1')
-    await new Promise((r) => proxy.once('listening', r))
-    const proxyUrl = `http://127.0.0.1:${(proxy.address() as {port: number}).port}`
+    const proxy = await startConnectProxy()
+    const {url: proxyUrl, tunnels: connects} = proxy
     try {
       s.on(`GET ${RG}`, [{body: {name: 'rg-hc'}}])
       const via = await arm(['get', `${RG}?api-version=2022-09-01`, '--json'], {env: {HTTPS_PROXY: proxyUrl, HCCTL_PROXY_LOOPBACK: '1'}})
@@ -302,7 +286,7 @@ describe('hcctl arm (real process against a scripted HTTPS server)', function ()
       assert.equal(loopback.code, 0, loopback.stderr)
       assert.equal(connects.length, 1, 'NO_PROXY and loopback went direct')
     } finally {
-      proxy.close()
+      await proxy.close()
     }
   })
 })

@@ -1,7 +1,6 @@
 import {strict as assert} from 'node:assert'
 import {once} from 'node:events'
-import {createServer as createHttpServer, type Server as HttpServer} from 'node:http'
-import {type AddressInfo, connect as netConnect, createServer, type Server, type Socket} from 'node:net'
+import {type AddressInfo, createServer, type Server} from 'node:net'
 
 import {type Emulator, type SeedFile, startEmulator} from '../../../src/emulator/index.js'
 import type {CheckRunResult} from '../../../src/lib/diagnose/check/index.js'
@@ -9,6 +8,7 @@ import {Agent} from '../../../src/lib/relay/agent.js'
 import {credentialsFromKey} from '../../../src/lib/relay/credentials.js'
 import {transportFromCloud} from '../../../src/lib/relay/transport.js'
 import {runCli} from '../../helpers/cli.js'
+import {type ConnectProxy, startConnectProxy} from '../../helpers/connect-proxy.js'
 import {call, expectOk, tokenFor} from '../emulator/helpers.js'
 
 const RG = 'diag'
@@ -42,7 +42,7 @@ describe('hcctl check (real process against the emulator, with real agents and T
   let echo: Server
   let echoPort: number
   let closedPort: number
-  let proxy: HttpServer
+  let proxy: ConnectProxy
   let proxyUrl: string
   const agents: Agent[] = []
   let env: NodeJS.ProcessEnv
@@ -95,20 +95,8 @@ describe('hcctl check (real process against the emulator, with real agents and T
     closed.close()
     await once(closed, 'close')
     // A CONNECT proxy, so that the healthy path exercises the proxied WebSocket check too.
-    proxy = createHttpServer((_q, r) => r.writeHead(400).end())
-    proxy.on('connect', (req, client: Socket, head: Buffer) => {
-      const [host, port] = (req.url ?? '').split(':')
-      const upstream = netConnect(Number(port), host, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-        upstream.write(head)
-        upstream.pipe(client).pipe(upstream)
-      })
-      upstream.on('error', () => client.destroy())
-      client.on('error', () => upstream.destroy())
-    })
-    proxy.listen(0, '127.0.0.1')
-    await once(proxy, 'listening')
-    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    proxy = await startConnectProxy()
+    proxyUrl = proxy.url
 
     // Two agents on the healthy connection (redundancy), one on the others that need an agent.
     await startAgent('hc-healthy', echoPort)
@@ -135,7 +123,7 @@ describe('hcctl check (real process against the emulator, with real agents and T
     // Agent.stop() can wait on a tunnel whose sender is gone; the emulator's stop closes them anyway.
     await Promise.all(agents.map((a) => Promise.race([a.stop(), new Promise((r) => setTimeout(r, 1000).unref())])))
     echo.close()
-    proxy.close()
+    await proxy.close()
     await emu.stop()
   })
 

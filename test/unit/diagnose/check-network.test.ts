@@ -1,11 +1,11 @@
 import {strict as assert} from 'node:assert'
 import {once} from 'node:events'
-import {createServer as createHttpServer, type Server as HttpServer} from 'node:http'
 import {createServer as createHttpsServer, type Server as HttpsServer} from 'node:https'
-import {connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket} from 'node:net'
+import {createServer as createNetServer, type AddressInfo, type Socket} from 'node:net'
 
 import {type NetworkContext, NETWORK_CHECKS, PUBLIC_RELAY_ISSUER} from '../../../src/lib/diagnose/check/network.js'
 import {runChecks} from '../../../src/lib/diagnose/check/pipeline.js'
+import {startConnectProxy} from '../../helpers/connect-proxy.js'
 import {proxyFor} from '../../../src/lib/diagnose/probes.js'
 import {createCertificateAuthority, createServerCertificate, type CertificateAuthority} from '../../../src/lib/tls/certs.js'
 
@@ -31,30 +31,6 @@ async function fakeRelay(ca: CertificateAuthority, options: {dateOffsetMs?: numb
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   return {server, port: (server.address() as AddressInfo).port, seen}
-}
-
-/** A minimal CONNECT proxy; `refuse` answers 403 to every CONNECT. */
-async function connectProxy(refuse = false) {
-  const tunnels: string[] = []
-  const server: HttpServer = createHttpServer((_req, res) => res.writeHead(400).end())
-  server.on('connect', (req, client: Socket, head: Buffer) => {
-    tunnels.push(req.url ?? '')
-    if (refuse) {
-      client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n')
-      return
-    }
-    const [host, port] = (req.url ?? '').split(':')
-    const upstream = netConnect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      upstream.write(head)
-      upstream.pipe(client).pipe(upstream)
-    })
-    upstream.on('error', () => client.destroy())
-    client.on('error', () => upstream.destroy())
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return {server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, tunnels}
 }
 
 function ctx(port: number, ca: string | undefined, extra: Partial<NetworkContext> = {}): NetworkContext {
@@ -152,8 +128,8 @@ describe('network checks (against local servers)', () => {
 
   it('through HTTPS_PROXY: passes when the proxy tunnels, fails naming the proxy when it refuses CONNECT', async () => {
     const relay = await fakeRelay(ca)
-    const good = await connectProxy()
-    const bad = await connectProxy(true)
+    const good = await startConnectProxy()
+    const bad = await startConnectProxy({refuse: true})
     try {
       const ok = byId(await runChecks(NETWORK_CHECKS, ctx(relay.port, ca.cert, {env: {HTTPS_PROXY: good.url}})))
       assert.equal(ok['net.websocket-proxy']!.status, 'pass', ok['net.websocket-proxy']!.evidence.join() + ok['net.websocket-proxy']!.remedy)
