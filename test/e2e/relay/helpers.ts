@@ -60,6 +60,8 @@ export interface HcctlProcess {
   /** Resolves with the `nth` (default first) line of stdout or stderr matching `re`, seen already or to come. */
   waitFor(re: RegExp, timeoutMs?: number, nth?: number): Promise<string>
   count(re: RegExp): number
+  /** Resolves when the process prints its next line (or exits). */
+  nextLine(): Promise<void>
   exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>
   stop(signal?: NodeJS.Signals): Promise<{code: number | null; signal: NodeJS.Signals | null}>
 }
@@ -97,6 +99,9 @@ export function startHcctl(args: string[], env: NodeJS.ProcessEnv = {}): HcctlPr
     count(re) {
       return [...stdout, ...stderr].filter((l) => re.test(l)).length
     },
+    nextLine() {
+      return done ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))
+    },
     async waitFor(re, timeoutMs = 15_000, nth = 1) {
       const deadline = Date.now() + timeoutMs
       for (;;) {
@@ -124,6 +129,18 @@ export function startHcctl(args: string[], env: NodeJS.ProcessEnv = {}): HcctlPr
     },
   }
   return p
+}
+
+/** Waits until the processes together have printed `total` lines matching `re`. */
+export async function waitForTotal(procs: HcctlProcess[], re: RegExp, total: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (procs.reduce((n, p) => n + p.count(re), 0) < total) {
+    const left = deadline - Date.now()
+    if (left <= 0) throw new Error(`timed out waiting for ${total} lines matching ${re}`)
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([...procs.map((p) => p.nextLine()), new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))])
+    clearTimeout(timer)
+  }
 }
 
 function cleanEnv(): NodeJS.ProcessEnv {

@@ -15,6 +15,7 @@ import {
   startForward,
   startRelayEmulator,
   type HcctlProcess,
+  waitForTotal,
 } from './helpers.js'
 
 const MiB = 1024 * 1024
@@ -125,7 +126,7 @@ describe('e2e: forward → emulator relay → agent → TCP endpoint', function 
       const r = await echoTransfer(fwd.port, 16 * 1024)
       assert.equal(r.receivedSha, r.sentSha)
     }
-    await new Promise((r) => setTimeout(r, 200))
+    await waitForTotal([a1, a2], / connection .*result=ok/, 24)
     const n1 = a1.count(/ connection .*result=ok/)
     const n2 = a2.count(/ connection .*result=ok/)
     assert.equal(n1 + n2, 24)
@@ -136,7 +137,7 @@ describe('e2e: forward → emulator relay → agent → TCP endpoint', function 
       const r = await echoTransfer(fwd.port, 16 * 1024)
       assert.equal(r.receivedSha, r.sentSha)
     }
-    await new Promise((r) => setTimeout(r, 200))
+    await a2.waitFor(/ connection .*result=ok/, 15_000, n2 + 10)
     assert.equal(a2.count(/ connection .*result=ok/), n2 + 10)
   })
 
