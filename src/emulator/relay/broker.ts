@@ -31,8 +31,8 @@ import {
 import type {RelayBroker, RelayBrokerOptions, RelayEntity, RelayFaults} from '../contracts.js'
 import {authorize, effectiveExpiryMs, findToken, type AuthAction, type AuthResult} from './auth.js'
 import {hybridConnectionEntryXml, managementErrorXml} from './management.js'
-import {pipeWebSockets} from './pipe.js'
 import {refuseUpgrade} from './refuse.js'
+import {acceptWebSocket, closeFrame, spliceWebSockets, type Splice} from './splice.js'
 
 /**
  * The relay data plane of the emulator (relay-protocol.md §8): listener control channels,
@@ -139,15 +139,11 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
   let faults: RelayFaults = {}
   let closing = false
 
-  /** The sender's upgrade answers with the protocol its listener chose. */
-  const chosenProtocol = new WeakMap<IncomingMessage, string>()
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
     clientTracking: false,
-    handleProtocols(protocols, req) {
-      const chosen = chosenProtocol.get(req)
-      if (chosen !== undefined) return chosen === '' ? false : chosen
+    handleProtocols(protocols) {
       const [firstOffered] = protocols
       return firstOffered ?? false
     },
@@ -156,6 +152,7 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
   const listeners = new Map<string, Set<ListenerConn>>()
   const rendezvous = new Map<string, Pending>()
   const relayed = new Set<WebSocket>()
+  const splices = new Set<Splice>()
   const pendingHttp = new Set<PendingHttp>()
 
   const earlySeconds = (): number => faults.expireTokensEarlySeconds ?? 0
@@ -487,25 +484,18 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
     }
     const bad = badHandshake(req)
     if (bad) return refuseUpgrade(socket, 400, bad)
-    wss.handleUpgrade(req, socket, head, (listenerWs) => {
-      if (closing || sender.destroyed || !sender.readable || !sender.writable) {
-        listenerWs.close(RelayCloseCode.GoingAway, 'The sender shut down the connection')
-        return
-      }
-      chosenProtocol.set(pending.senderReq, listenerWs.protocol)
-      wss.handleUpgrade(pending.senderReq, sender, pending.senderHead, (senderWs) => {
-        relayed.add(listenerWs)
-        relayed.add(senderWs)
-        log(`relay: sender ${pending.trackingId} connected${listenerWs.protocol ? ` (subprotocol ${listenerWs.protocol})` : ''}`)
-        pipeWebSockets(senderWs, listenerWs, {
-          onClosed: () => {
-            relayed.delete(listenerWs)
-            relayed.delete(senderWs)
-          },
-        })
-      })
-      if (sender.destroyed) listenerWs.close(RelayCloseCode.GoingAway, 'The sender shut down the connection')
-    })
+    // Both legs are answered here and spliced frame by frame (splice.ts), not through `ws`.
+    const protocol = offeredProtocols(req)[0]
+    acceptWebSocket(socket, String(req.headers['sec-websocket-key']), protocol)
+    if (closing || sender.destroyed || !sender.readable || !sender.writable) {
+      socket.end(closeFrame(RelayCloseCode.GoingAway, 'The sender shut down the connection'))
+      return
+    }
+    // The sender gets the subprotocol its listener chose (when it offered any).
+    acceptWebSocket(sender, String(pending.senderReq.headers['sec-websocket-key']), offeredProtocols(pending.senderReq).length > 0 ? protocol : undefined)
+    log(`relay: sender ${pending.trackingId} connected${protocol ? ` (subprotocol ${protocol})` : ''}`)
+    const splice = spliceWebSockets(sender, pending.senderHead, socket, head, {onClosed: () => splices.delete(splice)})
+    splices.add(splice)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -815,8 +805,9 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
       rendezvous.clear()
       for (const pending of [...pendingHttp]) failHttp(pending, 503, 'ServerBusy', 'The relay is shutting down')
       const sockets = [...[...listeners.values()].flatMap((set) => [...set].map((c) => c.ws)), ...relayed]
-      await Promise.all(
-        sockets.map(
+      await Promise.all([
+        ...[...splices].map((splice) => splice.close(RelayCloseCode.GoingAway, 'The relay is shutting down')),
+        ...sockets.map(
           (ws) =>
             new Promise<void>((resolve) => {
               if (ws.readyState === ws.CLOSED) return resolve()
@@ -825,7 +816,7 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
               setTimeout(() => ws.terminate(), 1000).unref()
             }),
         ),
-      )
+      ])
       await new Promise<void>((resolve) => wss.close(() => resolve()))
     },
   }
@@ -880,7 +871,20 @@ function badHandshake(req: IncomingMessage): string | undefined {
   if (typeof key !== 'string' || !/^[+/0-9A-Za-z]{22}==$/.test(key)) return 'Missing or invalid Sec-WebSocket-Key header'
   const version = req.headers['sec-websocket-version']
   if (version !== '13' && version !== '8') return 'Missing or invalid Sec-WebSocket-Version header'
+  if (offeredProtocols(req).some((p) => !TOKEN.test(p))) return 'Invalid Sec-WebSocket-Protocol header'
   return undefined
+}
+
+/** An HTTP token (RFC 7230 §3.2.6), the syntax of a subprotocol name. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/** The subprotocols a WebSocket handshake offers, in order. */
+function offeredProtocols(req: IncomingMessage): string[] {
+  const header = req.headers['sec-websocket-protocol']
+  if (header === undefined) return []
+  return String(header)
+    .split(',')
+    .map((p) => p.trim())
 }
 
 function sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
