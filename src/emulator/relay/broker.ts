@@ -32,7 +32,8 @@ import type {RelayBroker, RelayBrokerOptions, RelayEntity, RelayFaults} from '..
 import {authorize, effectiveExpiryMs, findToken, type AuthAction, type AuthResult} from './auth.js'
 import {hybridConnectionEntryXml, managementErrorXml} from './management.js'
 import {refuseUpgrade} from './refuse.js'
-import {acceptWebSocket, closeFrame, spliceWebSockets, type Splice} from './splice.js'
+import {closeFrame} from '../../lib/relay/frames.js'
+import {acceptWebSocket, spliceWebSockets, type Splice} from './splice.js'
 
 /**
  * The relay data plane of the emulator (relay-protocol.md §8): listener control channels,

@@ -1,8 +1,8 @@
-import {createHash} from 'node:crypto'
 import type {Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
 
-import {forwardedCloseCode, RelayCloseCode, truncateCloseReason} from '../../lib/relay/protocol.js'
+import {closeFrame, frame, frameHeader, type FrameHeader, Opcode as Op, parseClosePayload, parseFrameHeader, unmask, websocketAccept} from '../../lib/relay/frames.js'
+import {forwardedCloseCode, RelayCloseCode} from '../../lib/relay/protocol.js'
 
 /**
  * The broker's data path (relay-protocol.md §3.3): two accepted WebSocket connections, the
@@ -31,10 +31,6 @@ export const HIGH_WATER_MARK = 1024 * 1024
 /** How long a leg may take to answer our Close before its connection is cut. */
 const CLOSE_TIMEOUT_MS = 5000
 
-const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
-
-const Op = {continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10} as const
-
 export interface SpliceOptions {
   highWaterMark?: number
   /** Called once when both connections are closed. */
@@ -49,11 +45,6 @@ export interface Splice {
   close(code: number, reason: string, graceMs?: number): Promise<void>
 }
 
-/** The `Sec-WebSocket-Accept` value for a handshake key (RFC 6455 §4.2.2). */
-export function websocketAccept(key: string): string {
-  return createHash('sha1').update(key + WS_GUID).digest('base64')
-}
-
 /**
  * Completes a server-side WebSocket handshake that the caller has already validated: writes
  * the 101 answer with the accept value and the chosen subprotocol, if any.
@@ -62,87 +53,6 @@ export function acceptWebSocket(socket: Duplex, key: string, protocol?: string):
   const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${websocketAccept(key)}`]
   if (protocol) lines.push(`Sec-WebSocket-Protocol: ${protocol}`)
   socket.write(`${lines.join('\r\n')}\r\n\r\n`)
-}
-
-/** A server frame: FIN, the opcode, the payload unmasked. */
-export function serverFrame(opcode: number, payload: Buffer, fin = true): Buffer {
-  const header = frameHeader(opcode, payload.length, fin)
-  return payload.length === 0 ? header : Buffer.concat([header, payload])
-}
-
-function frameHeader(opcode: number, length: number, fin: boolean): Buffer {
-  const first = (fin ? 0x80 : 0) | opcode
-  if (length < 126) return Buffer.from([first, length])
-  if (length < 65536) {
-    const h = Buffer.allocUnsafe(4)
-    h[0] = first
-    h[1] = 126
-    h.writeUInt16BE(length, 2)
-    return h
-  }
-  const h = Buffer.allocUnsafe(10)
-  h[0] = first
-  h[1] = 127
-  h.writeUInt32BE(Math.floor(length / 2 ** 32), 2)
-  h.writeUInt32BE(length >>> 0, 6)
-  return h
-}
-
-/** A server Close frame with a code and a reason (cut to the 123 bytes a Close can hold). */
-export function closeFrame(code: number, reason: string): Buffer {
-  const text = Buffer.from(truncateCloseReason(reason), 'utf8')
-  const payload = Buffer.allocUnsafe(2 + text.length)
-  payload.writeUInt16BE(code, 0)
-  text.copy(payload, 2)
-  return serverFrame(Op.close, payload)
-}
-
-/** XORs `data` in place with the mask key, starting at `offset` into the key. */
-function unmask(data: Buffer, key: Buffer, offset: number): void {
-  for (let i = 0; i < data.length; i++) data[i]! ^= key[(offset + i) & 3]!
-}
-
-/** A parsed client frame header. */
-interface Header {
-  fin: boolean
-  opcode: number
-  length: number
-  /** The mask key, or undefined when it is all zeros (nothing to unmask). */
-  mask: Buffer | undefined
-  /** Bytes the header took. */
-  size: number
-}
-
-type HeaderResult = Header | 'incomplete' | {error: string}
-
-/** Parses a client frame header at the start of `b` (RFC 6455 §5.2). */
-export function parseClientHeader(b: Buffer): HeaderResult {
-  if (b.length < 2) return 'incomplete'
-  const first = b[0]!
-  const second = b[1]!
-  const fin = (first & 0x80) !== 0
-  const opcode = first & 0x0f
-  if ((first & 0x70) !== 0) return {error: 'RSV bits set without a negotiated extension'}
-  if (!(opcode <= Op.binary || (opcode >= Op.close && opcode <= Op.pong))) return {error: `unknown opcode ${opcode}`}
-  if ((second & 0x80) === 0) return {error: 'a client frame must be masked'}
-  let length = second & 0x7f
-  let size = 2
-  if (length === 126) {
-    if (b.length < 4) return 'incomplete'
-    length = b.readUInt16BE(2)
-    size = 4
-  } else if (length === 127) {
-    if (b.length < 10) return 'incomplete'
-    const high = b.readUInt32BE(2)
-    if (high > 0x1fffff) return {error: 'frame length beyond 2^53 - 1'}
-    length = high * 2 ** 32 + b.readUInt32BE(6)
-    size = 10
-  }
-  if (opcode >= Op.close && (!fin || length > 125)) return {error: 'control frames must be final and at most 125 bytes'}
-  if (b.length < size + 4) return 'incomplete'
-  const key = b.subarray(size, size + 4)
-  const mask = key.readUInt32BE(0) === 0 ? undefined : Buffer.from(key)
-  return {fin, opcode, length, mask, size: size + 4}
 }
 
 /**
@@ -194,7 +104,7 @@ class Leg {
   /** Whether the data frame now streaming is dropped (the peer is closing). */
   private dropping = false
   /** A control frame being collected: its opcode, length and mask. */
-  private control: Header | undefined
+  private control: FrameHeader | undefined
   /** The leg broke the protocol: what else it sends is ignored. */
   private broken = false
 
@@ -299,7 +209,7 @@ class Leg {
         continue
       }
       if (off >= data.length) break
-      const header = parseClientHeader(data.subarray(off))
+      const header = parseFrameHeader(data.subarray(off), true)
       if (header === 'incomplete') break
       if ('error' in header) {
         this.protocolError(header.error, out)
@@ -317,7 +227,7 @@ class Leg {
       this.maskOffset = 0
       this.payloadLeft = header.length
       if (!this.dropping) {
-        out.push(frameHeader(header.opcode, header.length, header.fin))
+        out.push(frameHeader(header.opcode, header.length, {fin: header.fin}))
         this.peer.midFrame = header.length > 0
       }
     }
@@ -348,17 +258,17 @@ class Leg {
 
   private onControl(opcode: number, payload: Buffer, out: Buffer[]): void {
     if (opcode === Op.ping) {
-      if (!this.closeSent) this.sendControl(serverFrame(Op.pong, payload))
+      if (!this.closeSent) this.sendControl(frame(Op.pong, payload))
       return
     }
     if (opcode === Op.pong) return
     // Close (RFC 6455 §5.5.1): answer it on this leg, forward its code to the peer.
-    if (payload.length === 1) {
-      this.protocolError('a Close payload of one byte', out)
+    const close = parseClosePayload(payload)
+    if ('error' in close) {
+      this.protocolError(close.error, out)
       return
     }
-    const code = payload.length >= 2 ? payload.readUInt16BE(0) : RelayCloseCode.NoStatus
-    const reason = payload.length > 2 ? payload.subarray(2).toString('utf8') : ''
+    const {code, reason} = close
     const answered = this.closeSent
     this.closeReceived = true
     if (!answered) this.sendClose(forwardedCloseCode(code), reason)

@@ -2,7 +2,8 @@ import {strict as assert} from 'node:assert'
 import {once} from 'node:events'
 import {connect, createServer, type Server, type Socket} from 'node:net'
 
-import {closeFrame, parseClientHeader, spliceWebSockets, websocketAccept, type Splice} from '../../../src/emulator/relay/splice.js'
+import {spliceWebSockets, type Splice} from '../../../src/emulator/relay/splice.js'
+import {closeFrame, parseFrameHeader, websocketAccept} from '../../../src/lib/relay/frames.js'
 
 /**
  * The broker's frame splice, fed raw client frames over loopback TCP (whole, split byte by
@@ -102,7 +103,7 @@ interface Pair {
   closed: Promise<void>
 }
 
-describe('relay broker: frame splice', () => {
+describe('relay broker: frame splice (and the shared frame codec)', () => {
   let server: Server
   let pending: Array<(s: Socket) => void> = []
   const open: Socket[] = []
@@ -139,17 +140,17 @@ describe('relay broker: frame splice', () => {
   })
 
   it('parses client headers: lengths 7/16/64-bit, incomplete input, and what it must refuse', () => {
-    const big = parseClientHeader(clientFrame(2, Buffer.alloc(70_000)))
+    const big = parseFrameHeader(clientFrame(2, Buffer.alloc(70_000)), true)
     assert.ok(typeof big === 'object' && !('error' in big))
     assert.equal(big.length, 70_000)
     assert.equal(big.size, 14)
-    const mid = parseClientHeader(clientFrame(1, Buffer.alloc(300)))
+    const mid = parseFrameHeader(clientFrame(1, Buffer.alloc(300)), true)
     assert.ok(typeof mid === 'object' && !('error' in mid) && mid.length === 300 && mid.size === 8)
-    const zero = parseClientHeader(clientFrame(2, Buffer.from('x'), {mask: Buffer.alloc(4)}))
+    const zero = parseFrameHeader(clientFrame(2, Buffer.from('x'), {mask: Buffer.alloc(4)}), true)
     assert.ok(typeof zero === 'object' && !('error' in zero) && zero.mask === undefined, 'a zero key means nothing to unmask')
-    for (let cut = 0; cut < 14; cut++) assert.equal(parseClientHeader(clientFrame(2, Buffer.alloc(70_000)).subarray(0, cut)), 'incomplete', `cut at ${cut}`)
+    for (let cut = 0; cut < 14; cut++) assert.equal(parseFrameHeader(clientFrame(2, Buffer.alloc(70_000)).subarray(0, cut), true), 'incomplete', `cut at ${cut}`)
     const refuse = (b: Buffer): string => {
-      const r = parseClientHeader(b)
+      const r = parseFrameHeader(b, true)
       assert.ok(typeof r === 'object' && 'error' in r, `refused: ${b.toString('hex')}`)
       return r.error
     }
