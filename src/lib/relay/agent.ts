@@ -185,7 +185,7 @@ export class Agent {
     }
     let ws
     try {
-      ws = await req.accept()
+      ws = await req.acceptRaw()
     } catch (error) {
       rt.pending--
       tcp.destroy()

@@ -7,7 +7,7 @@ import {formatEndpoint, type Endpoint} from './endpoint-metadata.js'
 import {isRelayError} from './errors.js'
 import {record, type RelayLogSink} from './log.js'
 import {readEndpoint} from './management.js'
-import {openSender} from './sender.js'
+import {openSenderRaw} from './sender.js'
 import type {RelayTransport} from './transport.js'
 import {pipeTunnel, type Tunnel} from './tunnel.js'
 
@@ -110,7 +110,7 @@ export class Forwarder {
     socket.once('close', () => gone.abort())
     let conn
     try {
-      conn = await openSender(this.o.credentials, this.o.transport ?? {}, {id, signal: gone.signal, timeoutMs: this.o.connectTimeoutMs, tokenTtlSeconds: this.o.tokenTtlSeconds})
+      conn = await openSenderRaw(this.o.credentials, this.o.transport ?? {}, {id, signal: gone.signal, timeoutMs: this.o.connectTimeoutMs, tokenTtlSeconds: this.o.tokenTtlSeconds})
     } catch (error) {
       this.stats.failed++
       const e = error as Error & {code?: string; status?: number; reason?: string}

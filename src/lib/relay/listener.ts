@@ -7,6 +7,7 @@ import {safeUrl} from './addresses.js'
 import type {HybridConnectionCredentials} from './credentials.js'
 import {errorForNetwork, errorForUpgrade, RelayError} from './errors.js'
 import {type AcceptCommand, buildListenUrl, buildRejectUrl, formatRenewToken, parseServiceMessage, SERVICE_BUS_AUTHORIZATION} from './protocol.js'
+import {openRawWebSocket, type RawWebSocket, UpgradeRefusedError} from './raw-websocket.js'
 import {type RelayTransport, wsClientOptions} from './transport.js'
 
 /**
@@ -47,6 +48,8 @@ export interface AcceptRequest {
   remoteEndpoint?: {address: string; port: number}
   /** Completes the rendezvous: the returned WebSocket is the sender's stream. */
   accept(): Promise<WebSocket>
+  /** Accepts and resolves with the upgraded socket, for a tunnel that frames it itself (tunnel.ts). */
+  acceptRaw(): Promise<RawWebSocket>
   /** Refuses the sender: it sees `status` and `description` as its upgrade's status line. */
   reject(status: number, description: string): Promise<void>
 }
@@ -246,6 +249,7 @@ export class RelayListener extends EventEmitter {
       connectHeaders: cmd.connectHeaders,
       remoteEndpoint: cmd.remoteEndpoint,
       accept: () => this.rendezvous(cmd),
+      acceptRaw: () => this.rendezvousRaw(cmd),
       reject: (status, description) => this.reject(cmd, status, description),
     }
   }
@@ -277,6 +281,19 @@ export class RelayListener extends EventEmitter {
         resolve(ws)
       })
     })
+  }
+
+  private async rendezvousRaw(cmd: AcceptCommand): Promise<RawWebSocket> {
+    const offered = headerValue(cmd.connectHeaders, 'sec-websocket-protocol')
+    const protocol = offered?.split(',')[0]?.trim()
+    try {
+      return await openRawWebSocket(cmd.address, {protocols: protocol ? [protocol] : [], timeoutMs: this.acceptTimeoutMs, transport: this.transport})
+    } catch (error) {
+      if (error instanceof UpgradeRefusedError) {
+        throw new RelayError('RelayError', `The relay refused the rendezvous for connection ${cmd.id} (HTTP ${error.status} ${error.statusMessage}).`, {status: error.status, reason: error.statusMessage})
+      }
+      throw errorForNetwork(error as NodeJS.ErrnoException, safeUrl(cmd.address))
+    }
   }
 
   private async reject(cmd: AcceptCommand, status: number, description: string): Promise<void> {

@@ -9,6 +9,7 @@ import type {RelayConnectionString} from './connection-string.js'
 import {credentialsFromConnectionString, credentialsFromKey, credentialsFromToken, type HybridConnectionCredentials} from './credentials.js'
 import {errorForNetwork, errorForUpgrade, RelayError} from './errors.js'
 import {buildConnectUrl, SERVICE_BUS_AUTHORIZATION} from './protocol.js'
+import {HandshakeTimeoutError, openRawWebSocket, type RawWebSocket, UpgradeRefusedError} from './raw-websocket.js'
 import {transportFromCloud, type RelayTransport, wsClientOptions} from './transport.js'
 
 /**
@@ -132,6 +133,33 @@ export async function openSender(creds: HybridConnectionCredentials, transport: 
     })
     ws.on('open', () => settle())
   })
+}
+
+export interface RawSenderConnection extends Omit<SenderConnection, 'ws'> {
+  /** The upgraded socket, for a tunnel that frames it itself (tunnel.ts). */
+  ws: RawWebSocket
+}
+
+/**
+ * `openSender` for tunnels: the same handshake and the same typed errors, but resolves with
+ * the upgraded socket instead of a `ws` WebSocket, so the tunnel can stream frames to TCP
+ * without assembling messages (`hcctl forward`).
+ */
+export async function openSenderRaw(creds: HybridConnectionCredentials, transport: RelayTransport, options: Pick<ConnectSenderOptions, 'headers' | 'query' | 'id' | 'signal' | 'timeoutMs' | 'tokenTtlSeconds'> = {}): Promise<RawSenderConnection> {
+  const id = options.id ?? randomUUID()
+  const url = buildConnectUrl(creds.host, creds.entity, {id, query: options.query})
+  const timeoutMs = options.timeoutMs ?? 30_000
+  options.signal?.throwIfAborted()
+  const token = creds.token(options.tokenTtlSeconds ?? 3600)
+  try {
+    const ws = await openRawWebSocket(url, {headers: {...options.headers, [SERVICE_BUS_AUTHORIZATION]: token}, timeoutMs, transport, signal: options.signal})
+    return {ws, id, host: creds.host, entity: creds.entity}
+  } catch (error) {
+    if (error instanceof UpgradeRefusedError) throw errorForUpgrade(error.status, error.statusMessage, {role: 'sender', entity: creds.entity, host: creds.host})
+    if (error instanceof HandshakeTimeoutError) throw new RelayError('RelayTimeout', `No answer from the relay for hybrid connection "${creds.entity}" on ${creds.host} within ${timeoutMs} ms.`)
+    if (options.signal?.aborted) throw new RelayError('RelayTimeout', 'Cancelled.', {cause: options.signal.reason})
+    throw errorForNetwork(error as NodeJS.ErrnoException, creds.host)
+  }
 }
 
 /**

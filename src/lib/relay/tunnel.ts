@@ -1,14 +1,19 @@
 import type {Socket} from 'node:net'
 
-import type {WebSocket} from 'ws'
+import {closeFrame, frame, frameHeader, type FrameHeader, Opcode, parseClosePayload, parseFrameHeader} from './frames.js'
+import type {RawWebSocket} from './raw-websocket.js'
 
 /**
- * One tunnel: a relay WebSocket (binary messages) ↔ a TCP stream, pumped both ways with
- * backpressure. Neither side ever buffers without bound:
- *  - TCP → WebSocket: the TCP socket is paused while `ws.bufferedAmount` is above the high-water
- *    mark and resumed when a send completes below the low-water mark;
- *  - WebSocket → TCP: the WebSocket's socket is paused when `tcp.write` returns false and resumed
- *    on the TCP 'drain'.
+ * One tunnel: a relay WebSocket ↔ a TCP stream, pumped both ways with backpressure. The
+ * WebSocket is a raw upgraded socket (raw-websocket.ts) framed here (frames.ts): each TCP read
+ * goes out as one binary frame, and the payload of every frame that arrives is written to TCP
+ * as it streams in, without assembling messages (the relay carries a byte stream; text frames
+ * are bytes too). Neither side ever buffers without bound:
+ *  - TCP → WebSocket: the TCP socket is paused while the relay socket has more than the
+ *    high-water mark queued, and resumed on its 'drain';
+ *  - WebSocket → TCP: the relay socket is paused while TCP has the high-water mark queued, and
+ *    resumed on the TCP 'drain'.
+ * Pings are answered, and a Close is answered and ends the tunnel.
  * Close is orderly both ways: TCP end → everything already read is sent, then Close 1000;
  * WebSocket close → everything already received is written, then TCP end. Errors and abnormal
  * closes reset the other side. The relay protocol has no half-close (relay-protocol.md §3.3).
@@ -18,8 +23,6 @@ export interface TunnelOptions {
   idleTimeoutMs?: number
   /** Pause TCP reads above this many bytes queued on the WebSocket (default 1 MiB). */
   highWaterMark?: number
-  /** Resume TCP reads below this (default a quarter of the high-water mark). */
-  lowWaterMark?: number
   /** Aborting closes the tunnel (Close 1001 "going away", TCP end). */
   signal?: AbortSignal
 }
@@ -47,11 +50,12 @@ export interface Tunnel {
   close(reason?: string): void
 }
 
-const OPEN = 1
+/** How long the relay may take to finish the close handshake before its connection is cut. */
+const CLOSE_TIMEOUT_MS = 5000
 
-export function pipeTunnel(ws: WebSocket, tcp: Socket, options: TunnelOptions = {}): Tunnel {
+export function pipeTunnel(ws: RawWebSocket, tcp: Socket, options: TunnelOptions = {}): Tunnel {
+  const relay = ws.socket
   const high = options.highWaterMark ?? 1024 * 1024
-  const low = options.lowWaterMark ?? Math.floor(high / 4)
   const startedAt = new Date()
   const started = performance.now()
   let bytesToRelay = 0
@@ -61,8 +65,14 @@ export function pipeTunnel(ws: WebSocket, tcp: Socket, options: TunnelOptions = 
   let error: string | undefined
   let tcpClosed = false
   let wsClosed = false
+  /** We sent our Close: nothing more goes to the relay. */
+  let closeSent = false
+  /** The relay sent its Close: what follows is ignored. */
+  let closeReceived = false
   let tcpPausedByUs = false
+  let relayPausedByUs = false
   let idleTimer: NodeJS.Timeout | undefined
+  let closeTimer: NodeJS.Timeout | undefined
   let resolveDone!: (s: TunnelStats) => void
   const done = new Promise<TunnelStats>((r) => (resolveDone = r))
 
@@ -96,8 +106,23 @@ export function pipeTunnel(ws: WebSocket, tcp: Socket, options: TunnelOptions = 
   const finish = () => {
     if (!tcpClosed || !wsClosed) return
     if (idleTimer) clearTimeout(idleTimer)
+    clearTimeout(closeTimer)
     options.signal?.removeEventListener('abort', onAbort)
     resolveDone(stats())
+  }
+
+  const relayWritable = () => !wsClosed && !relay.destroyed && !relay.writableEnded
+
+  /** Sends our Close (after everything queued); the relay answers it and closes. */
+  const closeWs = (code: number, reason: string) => {
+    if (closeSent || !relayWritable()) return
+    closeSent = true
+    closeCode = code
+    relay.write(closeFrame(code, reason, true))
+    if (closeReceived) relay.end()
+    // A relay that never answers must not hold the tunnel open forever.
+    closeTimer = setTimeout(() => relay.destroy(), CLOSE_TIMEOUT_MS)
+    closeTimer.unref?.()
   }
 
   /** Orderly: close the WebSocket after what is queued, end TCP after what is queued. */
@@ -106,34 +131,27 @@ export function pipeTunnel(ws: WebSocket, tcp: Socket, options: TunnelOptions = 
     if (!tcp.destroyed) tcp.end()
     // A peer that never finishes its side must not hold the tunnel open forever.
     setTimeout(() => {
-      if (!wsClosed) ws.terminate()
+      if (!wsClosed) relay.destroy()
       if (!tcp.destroyed) tcp.destroy()
-    }, 5000).unref?.()
+    }, CLOSE_TIMEOUT_MS).unref?.()
   }
 
-  const closeWs = (code: number, reason: string) => {
-    if (ws.readyState === OPEN) {
-      closeCode = code
-      ws.close(code, reason)
-    }
-  }
-
-  // TCP → relay
-  const onSent = (err?: Error) => {
-    if (err) return
-    if (tcpPausedByUs && ws.bufferedAmount <= low) {
-      tcpPausedByUs = false
-      tcp.resume()
-    }
-  }
+  // TCP → relay: one binary frame per read, header and payload in one write.
   tcp.on('data', (chunk: Buffer) => {
-    if (ws.readyState !== OPEN) return
+    if (closeSent || !relayWritable()) return
     bytesToRelay += chunk.length
     touch()
-    ws.send(chunk, {binary: true}, onSent)
-    if (ws.bufferedAmount > high && !tcpPausedByUs) {
+    relay.cork()
+    relay.write(frameHeader(Opcode.binary, chunk.length, {masked: true}))
+    relay.write(chunk)
+    relay.uncork()
+    if (relay.writableLength > high && !tcpPausedByUs) {
       tcpPausedByUs = true
       tcp.pause()
+      relay.once('drain', () => {
+        tcpPausedByUs = false
+        tcp.resume()
+      })
     }
   })
   tcp.on('end', () => {
@@ -143,10 +161,7 @@ export function pipeTunnel(ws: WebSocket, tcp: Socket, options: TunnelOptions = 
   })
   tcp.on('error', (e: NodeJS.ErrnoException) => {
     first('error', `tcp: ${e.code ?? e.message}`)
-    if (ws.readyState === OPEN) {
-      closeCode = 1011
-      ws.close(1011, `TCP ${e.code ?? 'error'}`.slice(0, 120))
-    }
+    closeWs(1011, `TCP ${e.code ?? 'error'}`.slice(0, 120))
   })
   tcp.on('close', () => {
     tcpClosed = true
@@ -154,33 +169,110 @@ export function pipeTunnel(ws: WebSocket, tcp: Socket, options: TunnelOptions = 
     finish()
   })
 
-  // relay → TCP
-  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], _isBinary: boolean) => {
-    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
-    bytesFromRelay += buf.length
-    touch()
+  // relay → TCP: frames parsed as they stream in.
+  let pending: Buffer | undefined
+  let payloadLeft = 0
+  let control: FrameHeader | undefined
+
+  const toTcp = (piece: Buffer) => {
+    bytesFromRelay += piece.length
     if (tcp.destroyed || tcp.writableEnded) return
-    // Pause the relay side only when TCP has a high-water mark's worth queued (not at the
-    // socket's 16 KiB default): pausing per message would cost an event-loop turn each.
-    if (!tcp.write(buf) && tcp.writableLength >= high && !ws.isPaused) {
-      ws.pause()
-      tcp.once('drain', () => ws.resume())
+    // Pause the relay only when TCP has a high-water mark's worth queued (not at the socket's
+    // 16 KiB default): pausing per frame would cost an event-loop turn each.
+    if (!tcp.write(piece) && tcp.writableLength >= high && !relayPausedByUs) {
+      relayPausedByUs = true
+      relay.pause()
+      tcp.once('drain', () => {
+        relayPausedByUs = false
+        relay.resume()
+      })
     }
-  })
-  ws.on('close', (code: number, reason: Buffer) => {
-    wsClosed = true
+  }
+
+  const onClose = (payload: Buffer) => {
+    closeReceived = true
+    const parsed = parseClosePayload(payload)
+    const code = 'error' in parsed ? 1002 : parsed.code
+    const reason = 'error' in parsed ? parsed.error : parsed.reason
     if (closeCode === undefined) closeCode = code
+    if (closeSent) relay.end()
+    else closeWs(code === 1005 ? 1000 : code === 1002 ? 1002 : code, '')
     const normal = code === 1000 || code === 1001 || code === 1005
     if (normal) {
       first('relay')
       if (!tcp.destroyed) tcp.end()
     } else {
-      first('error', `relay closed ${code}${reason.length ? ` ${reason.toString('utf8').slice(0, 200)}` : ''}`)
+      first('error', `relay closed ${code}${reason ? ` ${reason.slice(0, 200)}` : ''}`)
+      tcp.destroy()
+    }
+  }
+
+  const protocolError = (message: string) => {
+    first('error', `relay: ${message}`)
+    closeReceived = true
+    pending = undefined
+    closeWs(1002, message)
+    relay.end()
+    tcp.destroy()
+  }
+
+  const fromRelay = (chunk: Buffer) => {
+    if (closeReceived) return
+    touch()
+    let data = chunk
+    if (pending) {
+      data = Buffer.concat([pending, chunk])
+      pending = undefined
+    }
+    let off = 0
+    for (;;) {
+      if (payloadLeft > 0) {
+        if (off >= data.length) break
+        const n = Math.min(payloadLeft, data.length - off)
+        toTcp(n === data.length ? data : data.subarray(off, off + n))
+        off += n
+        payloadLeft -= n
+        continue
+      }
+      if (control) {
+        const need = control.length
+        if (data.length - off < need) break
+        const payload = data.subarray(off, off + need)
+        off += need
+        const {opcode} = control
+        control = undefined
+        if (opcode === Opcode.ping) {
+          if (!closeSent && relayWritable()) relay.write(frame(Opcode.pong, payload, true))
+        } else if (opcode === Opcode.close) {
+          onClose(payload)
+          return
+        }
+        continue
+      }
+      if (off >= data.length) break
+      const header = parseFrameHeader(data.subarray(off), false)
+      if (header === 'incomplete') break
+      if ('error' in header) return protocolError(header.error)
+      off += header.size
+      if (header.opcode >= Opcode.close) control = header
+      else payloadLeft = header.length
+    }
+    if (off < data.length) pending = Buffer.from(data.subarray(off))
+  }
+
+  relay.on('data', fromRelay)
+  relay.on('close', () => {
+    wsClosed = true
+    clearTimeout(closeTimer)
+    if (!closeReceived) {
+      // Dropped without a Close (1006).
+      if (closeCode === undefined) closeCode = 1006
+      first('error', 'relay closed 1006 (the connection dropped)')
       tcp.destroy()
     }
     finish()
   })
-  ws.on('error', (e: Error) => {
+  relay.on('error', (e: Error) => {
     first('error', `relay: ${e.message}`)
     tcp.destroy()
   })
@@ -192,10 +284,13 @@ export function pipeTunnel(ws: WebSocket, tcp: Socket, options: TunnelOptions = 
   if (options.signal?.aborted) queueMicrotask(onAbort)
   else options.signal?.addEventListener('abort', onAbort, {once: true})
 
-  // A WebSocket that was already closed before we got it.
-  if (ws.readyState > OPEN) {
+  if (relay.destroyed) {
+    // A WebSocket that was already closed before we got it.
     wsClosed = true
+    if (closeCode === undefined) closeCode = 1006
     tcp.destroy()
+  } else if (ws.head.length > 0) {
+    fromRelay(ws.head)
   }
 
   return {

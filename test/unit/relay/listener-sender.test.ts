@@ -7,7 +7,8 @@ import {credentialsFromKey} from '../../../src/lib/relay/credentials.js'
 import {isRelayError} from '../../../src/lib/relay/errors.js'
 import {type AcceptRequest, RelayListener} from '../../../src/lib/relay/listener.js'
 import {parseSasToken} from '../../../src/lib/relay/sas.js'
-import {connectSender} from '../../../src/lib/relay/sender.js'
+import type {RawWebSocket} from '../../../src/lib/relay/raw-websocket.js'
+import {connectSender, openSenderRaw} from '../../../src/lib/relay/sender.js'
 import {type FakeRelay, startFakeRelay} from './fake-relay.js'
 
 const KEY = 'c2VjcmV0LWtleS1ub3QtZm9yLWxvZ3M='
@@ -188,5 +189,64 @@ describe('connectSenderStream', () => {
     stream.destroy()
     await l.stop()
     await relay.close()
+  })
+})
+
+describe('raw sender and accept (the tunnels\' handshake, against the same fake relay)', () => {
+  let relay: FakeRelay
+  let l: RelayListener | undefined
+  beforeEach(async () => {
+    relay = await startFakeRelay()
+  })
+  afterEach(async () => {
+    await l?.stop()
+    l = undefined
+    await relay.close()
+  })
+  const creds = (keyName = 'defaultSender', host = relay.host) => credentialsFromKey({host, entity: 'hc1', keyName, key: KEY})
+  const listen = async () => {
+    l = new RelayListener({credentials: creds('defaultListener'), transport: relay.transport, backoffMinMs: 20})
+    await l.start()
+    return l
+  }
+
+  it('openSenderRaw and acceptRaw meet: zero-masked client frames go through, the Host stays the namespace host', async () => {
+    const listener = await listen()
+    const accepted = new Promise<RawWebSocket>((resolve) => listener.once('accept', (r: AcceptRequest) => resolve(r.acceptRaw())))
+    const sender = await openSenderRaw(creds(), relay.transport, {headers: {'X-App': 'yes'}})
+    const lraw = await accepted
+    const req = relay.requests.find((r) => r.action === 'connect')!
+    assert.equal(req.headers.host, relay.host)
+    assert.equal(req.headers['x-app'], 'yes')
+    assert.equal(sender.entity, 'hc1')
+    // A binary frame, masked with a zero key, arrives unmasked on the other side (the fake relay is ws-based).
+    const got = once(lraw.socket, 'data')
+    sender.ws.socket.write(Buffer.concat([Buffer.from([0x82, 0x85, 0, 0, 0, 0]), Buffer.from('hello')]))
+    const [frame] = (await got) as [Buffer]
+    assert.deepEqual([...frame.subarray(0, 2)], [0x82, 5])
+    assert.equal(frame.subarray(2).toString(), 'hello')
+    sender.ws.socket.destroy()
+    lraw.socket.destroy()
+  })
+
+  it('maps failures to the same typed errors as openSender: rejected, no listener, not found, unauthorized, unreachable, timeout', async () => {
+    await assert.rejects(openSenderRaw(creds(), relay.transport, {timeoutMs: 5000}), (e: unknown) => isRelayError(e, 'NoListener') && e.status === 404)
+    relay.failConnect = {status: 404, reason: 'Endpoint does not exist. TrackingId:1'}
+    await assert.rejects(openSenderRaw(creds(), relay.transport), (e: unknown) => isRelayError(e, 'HybridConnectionNotFound'))
+    relay.failConnect = {status: 401, reason: 'The token has an invalid signature'}
+    await assert.rejects(openSenderRaw(creds(), relay.transport), (e: unknown) => isRelayError(e, 'RelayUnauthorized') && !(e as Error).message.includes(KEY))
+    relay.failConnect = undefined
+    await assert.rejects(
+      openSenderRaw(creds(), {...relay.transport, relayAddress: {host: '127.0.0.1', port: 1}}),
+      (e: unknown) => isRelayError(e, 'RelayUnreachable') && /ECONNREFUSED/.test((e as Error).message),
+    )
+    const listener = await listen()
+    listener.once('accept', (r: AcceptRequest) => void r.reject(502, 'connect ECONNREFUSED db01:1433 from agent on host X'))
+    await assert.rejects(openSenderRaw(creds(), relay.transport), (e: unknown) => isRelayError(e, 'RejectedByListener') && e.status === 502 && e.reason === 'connect ECONNREFUSED db01:1433 from agent on host X')
+    listener.once('accept', () => {}) // never accepts
+    await assert.rejects(openSenderRaw(creds(), relay.transport, {timeoutMs: 300}), (e: unknown) => isRelayError(e, 'RelayTimeout'))
+    const ac = new AbortController()
+    listener.once('accept', () => ac.abort())
+    await assert.rejects(openSenderRaw(creds(), relay.transport, {signal: ac.signal}), (e: unknown) => isRelayError(e, 'RelayTimeout') && /Cancelled/.test((e as Error).message))
   })
 })

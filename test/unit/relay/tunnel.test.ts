@@ -3,17 +3,21 @@ import {createHash, randomBytes} from 'node:crypto'
 import {once} from 'node:events'
 import {createServer, connect, type AddressInfo, type Server, type Socket} from 'node:net'
 
-import {WebSocket, WebSocketServer} from 'ws'
+import {type WebSocket, WebSocketServer} from 'ws'
 
+import {openRawWebSocket, type RawWebSocket} from '../../../src/lib/relay/raw-websocket.js'
 import {pipeTunnel} from '../../../src/lib/relay/tunnel.js'
 
-/** A connected WebSocket pair over loopback: [the side we tunnel, the far side]. */
-async function wsPair(): Promise<{near: WebSocket; far: WebSocket; close: () => Promise<void>}> {
+/**
+ * A connected WebSocket pair over loopback: [the side we tunnel, the far side]. The near side
+ * is our raw client handshake; the far side is a `ws` server, an independent implementation
+ * that checks our frames (masking, lengths, close codes) as a relay would.
+ */
+async function wsPair(): Promise<{near: RawWebSocket; far: WebSocket; close: () => Promise<void>}> {
   const wss = new WebSocketServer({port: 0, host: '127.0.0.1', perMessageDeflate: false})
   await once(wss, 'listening')
   const farP = once(wss, 'connection') as Promise<[WebSocket]>
-  const near = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, {perMessageDeflate: false})
-  await once(near, 'open')
+  const near = await openRawWebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, {timeoutMs: 5000, transport: {}})
   const [far] = await farP
   return {near, far, close: () => new Promise<void>((r) => wss.close(() => r()))}
 }
@@ -102,7 +106,7 @@ describe('relay tunnel (WebSocket ↔ TCP)', () => {
     }
     // the far side could not flush everything: the near side stopped reading
     await new Promise((r) => setTimeout(r, 200))
-    assert.ok(w.near.isPaused, 'the relay side is paused while TCP cannot take more')
+    assert.ok(w.near.socket.isPaused(), 'the relay side is paused while TCP cannot take more')
     assert.ok(t.near.writableLength < 16 * 1024 * 1024, `TCP write queue stays bounded (${t.near.writableLength})`)
     // now read everything: all bytes arrive
     let received = 0
@@ -131,7 +135,7 @@ describe('relay tunnel (WebSocket ↔ TCP)', () => {
     }
     await new Promise((r) => setTimeout(r, 100))
     assert.ok(t.near.isPaused(), 'TCP reading is paused while the WebSocket is backed up')
-    assert.ok(w.near.bufferedAmount < 64 * 1024 * 1024)
+    assert.ok(w.near.socket.writableLength < 64 * 1024 * 1024)
     w.far.resume()
     tunnel.close()
     await tunnel.done
@@ -197,5 +201,58 @@ describe('relay tunnel (WebSocket ↔ TCP)', () => {
     assert.equal((await tunnel.done).closedBy, 'abort')
     t.server.close()
     await w.close()
+  })
+
+  it('streams text and binary frames of any size as bytes, and answers pings', async () => {
+    const w = await wsPair()
+    const t = await tcpPair()
+    const tunnel = pipeTunnel(w.near, t.near)
+    const big = randomBytes(200_000) // 64-bit length, many TLS-sized reads
+    const expected = Buffer.concat([Buffer.from('text ✓'), Buffer.alloc(0), big, Buffer.from([1, 2, 3])])
+    const appGot: Buffer[] = []
+    t.app.on('data', (d: Buffer) => appGot.push(d))
+    const pong = once(w.far, 'pong')
+    w.far.send('text ✓')
+    w.far.send(Buffer.alloc(0))
+    w.far.ping(Buffer.from('hi'))
+    w.far.send(big)
+    w.far.send(Buffer.from([1, 2, 3]))
+    const [payload] = (await pong) as [Buffer]
+    assert.equal(payload.toString(), 'hi')
+    while (Buffer.concat(appGot).length < expected.length) await once(t.app, 'data')
+    assert.equal(sha(Buffer.concat(appGot)), sha(expected))
+    tunnel.close()
+    await tunnel.done
+    t.server.close()
+    await w.close()
+  })
+
+  it('reads the frames that came with the 101 answer, and treats a masked server frame as a protocol error', async () => {
+    // A raw far side: frames split at odd places, then a frame a server must not send.
+    const relay = await tcpPair()
+    const t = await tcpPair()
+    const first = Buffer.concat([Buffer.from([0x82, 5]), Buffer.from('hello')])
+    const second = Buffer.concat([Buffer.from([0x82, 126, 0x01, 0x00]), Buffer.alloc(256, 9)])
+    const tunnel = pipeTunnel({socket: relay.near, head: first.subarray(0, 4), protocol: ''}, t.near)
+    const appGot: Buffer[] = []
+    t.app.on('data', (d: Buffer) => appGot.push(d))
+    t.app.on('error', () => {})
+    const farGot: Buffer[] = []
+    relay.app.on('data', (d: Buffer) => farGot.push(d))
+    relay.app.write(first.subarray(4))
+    relay.app.write(second.subarray(0, 3))
+    relay.app.write(second.subarray(3))
+    while (Buffer.concat(appGot).length < 5 + 256) await once(t.app, 'data')
+    assert.equal(Buffer.concat(appGot).subarray(0, 5).toString(), 'hello')
+    relay.app.write(Buffer.from([0x82, 0x81, 1, 2, 3, 4, 0]))
+    const stats = await Promise.race([tunnel.done, once(relay.app, 'end').then(() => tunnel.done)])
+    assert.equal(stats.closedBy, 'error')
+    assert.match(stats.error ?? '', /must not be masked/)
+    const close = Buffer.concat(farGot)
+    assert.equal(close[0], 0x88, 'a Close frame')
+    assert.equal(close[1]! & 0x80, 0x80, 'masked, as client frames are')
+    assert.equal(close.readUInt16BE(6), 1002)
+    relay.server.close()
+    t.server.close()
   })
 })
