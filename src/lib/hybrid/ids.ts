@@ -1,3 +1,4 @@
+import {authorizationRuleId, hybridConnectionId, relayNamespaceId, serverfarmId, siteId, webHybridConnectionId} from '../azure/resource-id.js'
 import {UsageError} from '../errors.js'
 import type {AppRef} from './model.js'
 
@@ -59,31 +60,31 @@ export function parseAppId(id: string): (AppRef & {subscriptionId: string}) | un
   return {subscriptionId: sub, resourceGroup: rg, app, ...(slot ? {slot} : {})}
 }
 
-const enc = encodeURIComponent
+// The builders are lib/azure/resource-id.ts's formatters under the argument order the
+// use-cases call them with: one way to write an id (and one check of the names in it).
 
 export function relayNamespacePath(sub: string, rg: string, ns: string): string {
-  return `/subscriptions/${sub}/resourceGroups/${enc(rg)}/providers/Microsoft.Relay/namespaces/${enc(ns)}`
+  return relayNamespaceId({subscriptionId: sub, resourceGroup: rg, namespace: ns})
 }
 
 export function relayPath(sub: string, rg: string, ns: string, hc: string): string {
-  return `${relayNamespacePath(sub, rg, ns)}/hybridConnections/${enc(hc)}`
+  return hybridConnectionId({subscriptionId: sub, resourceGroup: rg, namespace: ns, hybridConnection: hc})
 }
 
 export function rulePath(sub: string, rg: string, ns: string, hc: string, rule: string): string {
-  return `${relayPath(sub, rg, ns, hc)}/authorizationRules/${enc(rule)}`
+  return authorizationRuleId({subscriptionId: sub, resourceGroup: rg, namespace: ns, hybridConnection: hc, rule})
 }
 
 export function sitePath(sub: string, app: AppRef): string {
-  const base = `/subscriptions/${sub}/resourceGroups/${enc(app.resourceGroup)}/providers/Microsoft.Web/sites/${enc(app.app)}`
-  return app.slot ? `${base}/slots/${enc(app.slot)}` : base
+  return siteId({subscriptionId: sub, resourceGroup: app.resourceGroup, site: app.app, ...(app.slot ? {slot: app.slot} : {})})
 }
 
 export function siteRelayPath(sub: string, app: AppRef, ns: string, hc: string): string {
-  return `${sitePath(sub, app)}/hybridConnectionNamespaces/${enc(ns)}/relays/${enc(hc)}`
+  return webHybridConnectionId({subscriptionId: sub, resourceGroup: app.resourceGroup, site: app.app, ...(app.slot ? {slot: app.slot} : {}), namespace: ns, relay: hc})
 }
 
 export function planPath(sub: string, rg: string, plan: string): string {
-  return `/subscriptions/${sub}/resourceGroups/${enc(rg)}/providers/Microsoft.Web/serverfarms/${enc(plan)}`
+  return serverfarmId({subscriptionId: sub, resourceGroup: rg, plan})
 }
 
 export function planIdPath(planId: string): string {
