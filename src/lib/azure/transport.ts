@@ -1,4 +1,5 @@
 import type {Agent} from 'node:https'
+import type {Socket} from 'node:net'
 
 import type {CloudProfile} from './clouds.js'
 
@@ -89,6 +90,64 @@ export async function proxyFor(url: string, options: ProxyOptions = {}): Promise
       }
     }
   }
+}
+
+/** A CONNECT through an HTTP proxy failed: `status` is the proxy's answer (0 when it dropped). */
+export class ProxyTunnelError extends Error {
+  override name = 'ProxyTunnelError'
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Opens a CONNECT tunnel to `host:port` through `proxyUrl` (http[s]://[user:pass@]proxy:port)
+ * and resolves with the raw socket, for a TLS session to run inside it. A refusal keeps the
+ * proxy's status (407: it wants credentials), so it is never mistaken for an answer from the
+ * target. Messages name the proxy by host only: never its credentials.
+ */
+export async function openConnectTunnel(proxyUrl: string, host: string, port: number, options: {timeoutMs: number; signal?: AbortSignal}): Promise<Socket> {
+  const proxy = new URL(proxyUrl)
+  const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`
+  const auth = proxy.username ? {'Proxy-Authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`} : {}
+  const {request} = proxy.protocol === 'https:' ? await import('node:https') : await import('node:http')
+  return new Promise<Socket>((resolve, reject) => {
+    const req = request({
+      host: proxy.hostname,
+      port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
+      method: 'CONNECT',
+      path: authority,
+      headers: {Host: authority, ...auth},
+      agent: false,
+    })
+    let settled = false
+    const settle = (error?: Error, socket?: Socket): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
+      if (error) {
+        req.destroy()
+        reject(error)
+      } else resolve(socket!)
+    }
+    const timer = setTimeout(() => settle(Object.assign(new Error(`CONNECT ${authority} via ${proxy.host}: no answer within ${options.timeoutMs} ms`), {code: 'ETIMEDOUT'})), options.timeoutMs)
+    const onAbort = (): void => settle(Object.assign(new Error('interrupted'), {code: 'ABORT_ERR'}))
+    options.signal?.addEventListener('abort', onAbort, {once: true})
+    req.once('connect', (res, socket) => {
+      if (res.statusCode === 200) {
+        settle(undefined, socket)
+      } else {
+        socket.destroy()
+        settle(new ProxyTunnelError(`the proxy ${proxy.host} answered CONNECT ${authority} with ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), res.statusCode ?? 0))
+      }
+    })
+    req.once('error', (e) => settle(new ProxyTunnelError(`the proxy ${proxy.host} could not be reached for CONNECT ${authority}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, 0)))
+    req.end()
+  })
 }
 
 /**

@@ -1,11 +1,11 @@
 import {randomBytes} from 'node:crypto'
 import type {Agent, IncomingMessage} from 'node:http'
-import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import type {Socket} from 'node:net'
 import {performance} from 'node:perf_hooks'
 import {connect as tlsConnect, type PeerCertificate} from 'node:tls'
 
+import {openConnectTunnel} from '../azure/transport.js'
 import {round2} from './stats.js'
 
 /**
@@ -178,48 +178,11 @@ export function relayDate(target: RelayTarget, options: {timeoutMs: number; sign
   })
 }
 
-/** A CONNECT through an HTTP proxy failed: `status` is the proxy's answer (0 when it dropped). */
-export class ProxyTunnelError extends Error {
-  override name = 'ProxyTunnelError'
-  constructor(message: string, readonly status: number) {
-    super(message)
-  }
-}
+export {ProxyTunnelError} from '../azure/transport.js'
 
-/**
- * Opens a CONNECT tunnel to `target` through `proxyUrl` (http://[user:pass@]host:port) and
- * returns the raw socket. A refusal keeps the proxy's status, so it is never mistaken for an
- * answer from the relay.
- */
+/** Opens a CONNECT tunnel to the relay target through `proxyUrl` (see openConnectTunnel). */
 export function proxyTunnel(proxyUrl: string, target: RelayTarget, options: {timeoutMs: number; signal?: AbortSignal}): Promise<Socket> {
-  const proxy = new URL(proxyUrl)
-  const authority = `${target.connectHost.includes(':') ? `[${target.connectHost}]` : target.connectHost}:${target.connectPort}`
-  const auth = proxy.username ? {'Proxy-Authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`} : {}
-  return abortable<Socket>(options.signal, options.timeoutMs, `CONNECT ${authority} via ${proxy.host}`, (settle) => {
-    const req = (proxy.protocol === 'https:' ? httpsRequest : httpRequest)({
-      host: proxy.hostname,
-      port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
-      method: 'CONNECT',
-      path: authority,
-      headers: {Host: authority, ...auth},
-      agent: false,
-    })
-    let handed = false
-    req.once('connect', (res, socket) => {
-      if (res.statusCode === 200) {
-        handed = true
-        settle(undefined, socket)
-      } else {
-        socket.destroy()
-        settle(new ProxyTunnelError(`the proxy answered CONNECT ${authority} with ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), res.statusCode ?? 0))
-      }
-    })
-    req.once('error', (e) => settle(e))
-    req.end()
-    return () => {
-      if (!handed) req.destroy()
-    }
-  })
+  return openConnectTunnel(proxyUrl, target.connectHost, target.connectPort, options)
 }
 
 /** The HTTPS proxy for a host from HTTPS_PROXY/https_proxy/ALL_PROXY, honouring NO_PROXY. */

@@ -110,6 +110,17 @@ export function errorForUpgrade(status: number, reason: string, ctx: {role: 'sen
 /** A network-level failure (no HTTP answer). */
 export function errorForNetwork(error: NodeJS.ErrnoException, host: string): RelayError {
   const what = error.code ? `${error.code} ${error.message}`.replace(`${error.code} ${error.code}`, error.code) : error.message
+  if (error.name === 'ProxyTunnelError') {
+    const status = (error as {status?: number}).status
+    return new RelayError('RelayUnreachable', `Cannot reach the relay at ${host} through the proxy: ${error.message}.`, {
+      cause: error,
+      suggestions: [
+        status === 407
+          ? 'The proxy wants credentials: put them in HTTPS_PROXY (http://user:password@proxy:port), or exempt the namespace with NO_PROXY where a direct path exists.'
+          : 'Allow CONNECT to the namespace (and its gateways) on 443 at the proxy, or exempt them with NO_PROXY where a direct path exists. `hcctl check` tests the proxy path.',
+      ],
+    })
+  }
   return new RelayError('RelayUnreachable', `Cannot reach the relay at ${host}: ${what}.`, {
     cause: error,
     suggestions: ['Check DNS and outbound TCP 443 to the namespace (and its gateways) from this machine, and any proxy or firewall.'],

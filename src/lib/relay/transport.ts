@@ -3,6 +3,7 @@ import {connect as netConnect, isIP, type Socket} from 'node:net'
 import {connect as tlsConnect, type ConnectionOptions} from 'node:tls'
 
 import type {CloudProfile} from '../azure/clouds.js'
+import type {ProxyOptions} from '../azure/transport.js'
 
 /**
  * How relay traffic leaves this process: which CA to trust and where to dial. Derived from the
@@ -17,12 +18,22 @@ export interface RelayTransport {
   relayAddress?: {host: string; port: number}
   /** e.g. `.servicebus.windows.net`; hosts under it are relay hosts. */
   relaySuffix?: string
+  /** Where to look up HTTPS_PROXY/NO_PROXY; absent when the environment names no proxy. */
+  proxy?: ProxyOptions
 }
 
-export function transportFromCloud(cloud: CloudProfile | undefined): RelayTransport {
-  if (!cloud) return {}
-  return {ca: cloud.ca, relayAddress: cloud.relayAddress, relaySuffix: cloud.relaySuffix}
+/**
+ * The transport for a cloud profile, with the proxy settings of `env`: HTTPS_PROXY (or
+ * ALL_PROXY) and NO_PROXY, loopback targets (the emulator) direct unless
+ * HCCTL_PROXY_LOOPBACK=1, as for ARM calls.
+ */
+export function transportFromCloud(cloud: CloudProfile | undefined, env: NodeJS.ProcessEnv = process.env): RelayTransport {
+  const out: RelayTransport = cloud ? {ca: cloud.ca, relayAddress: cloud.relayAddress, relaySuffix: cloud.relaySuffix} : {}
+  if (PROXY_VARIABLES.some((k) => env[k])) out.proxy = {env, loopback: env.HCCTL_PROXY_LOOPBACK === '1' || env.HCCTL_PROXY_LOOPBACK === 'true'}
+  return out
 }
+
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'npm_config_https_proxy']
 
 /** True when `host` should be dialled at `relayAddress` instead of through DNS. */
 export function isRedirected(transport: RelayTransport, host: string): boolean {
@@ -33,23 +44,47 @@ export function isRedirected(transport: RelayTransport, host: string): boolean {
 }
 
 /**
- * Options for `new WebSocket(url, options)` (ws passes them on to https.request): the CA,
- * and a `createConnection` that dials `relayAddress` for relay hosts, keeping SNI.
+ * Options for `new WebSocket(url, options)` (ws passes them on to https.request) and for our
+ * raw handshake: the CA, and a `createConnection` that dials `relayAddress` for relay hosts
+ * (keeping SNI) and goes through the HTTPS_PROXY the environment names for the host (a CONNECT
+ * tunnel with TLS inside, NO_PROXY honoured).
  */
 export function wsClientOptions(transport: RelayTransport, url: string): WsClientExtras {
-  const host = new URL(url).hostname
+  const u = new URL(url)
+  const host = u.hostname.replace(/^\[|\]$/g, '')
+  const secure = u.protocol === 'wss:' || u.protocol === 'https:'
   // A zero masking key: ws then skips masking on send and the peer skips unmasking, which
   // roughly doubles throughput. Masking protects browser-era HTTP caches from script-chosen
   // bytes; it adds nothing over TLS between non-browser peers (ws offers generateMask for this).
   const out: WsClientExtras = {generateMask: zeroMask}
   if (transport.ca) out.ca = transport.ca
-  if (isRedirected(transport, host)) {
-    const address = transport.relayAddress!
-    const secure = url.startsWith('wss:') || url.startsWith('https:')
-    out.createConnection = ((options: ConnectionOptions & {host?: string}) => dial(options, address, host, secure, transport.ca)) as ClientRequestArgs['createConnection']
-  }
+  const redirected = isRedirected(transport, host)
+  if (!redirected && !transport.proxy) return out
+  const target = redirected ? transport.relayAddress! : {host, port: Number(u.port) || (secure ? 443 : 80)}
+  out.createConnection = ((options: ConnectionOptions & {host?: string}, oncreate: (error: Error | null, socket?: Socket) => void) => {
+    if (!transport.proxy) return dial(options, target, host, secure, transport.ca)
+    connectViaProxy(options, target, host, secure, transport).then(
+      (socket) => oncreate(null, socket),
+      (error: Error) => oncreate(error),
+    )
+    return undefined
+  }) as ClientRequestArgs['createConnection']
   return out
 }
+
+/** Dials `target` directly, or through a CONNECT tunnel when a proxy applies to it. */
+async function connectViaProxy(options: ConnectionOptions & {host?: string}, target: {host: string; port: number}, originalHost: string, secure: boolean, transport: RelayTransport): Promise<Socket> {
+  const {openConnectTunnel, proxyFor} = await import('../azure/transport.js')
+  const authority = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`
+  const proxyUrl = await proxyFor(`${secure ? 'https' : 'http'}://${authority}`, transport.proxy)
+  if (!proxyUrl) return dial(options, target, originalHost, secure, transport.ca)
+  const tunnel = await openConnectTunnel(proxyUrl, target.host, target.port, {timeoutMs: PROXY_CONNECT_TIMEOUT_MS})
+  if (!secure) return tunnel
+  return tlsConnect({...options, socket: tunnel, servername: isIP(originalHost) ? undefined : originalHost, ...(transport.ca ? {ca: transport.ca} : {})})
+}
+
+/** How long a proxy may take to answer CONNECT. */
+const PROXY_CONNECT_TIMEOUT_MS = 30_000
 
 type WsClientExtras = Pick<ClientRequestArgs, 'createConnection'> & {ca?: string; generateMask?: (mask: Buffer) => void}
 

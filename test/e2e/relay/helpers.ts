@@ -162,8 +162,8 @@ export async function startAgent(em: Emulator, hcs: string[], extra: string[] = 
 }
 
 /** Starts `hcctl forward` and returns the local port from its ready line. */
-export async function startForward(em: Emulator, hc: string, extra: string[] = []): Promise<HcctlProcess & {port: number}> {
-  const p = startHcctl(['forward', '--cloud', em.profilePath, '--connection-string', connectionString(em, hc, 'defaultSender'), '--local', '127.0.0.1:0', ...extra])
+export async function startForward(em: Emulator, hc: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HcctlProcess & {port: number}> {
+  const p = startHcctl(['forward', '--cloud', em.profilePath, '--connection-string', connectionString(em, hc, 'defaultSender'), '--local', '127.0.0.1:0', ...extra], env)
   const ready = await p.waitFor(/^Forwarding /)
   return Object.assign(p, {port: Number(/^Forwarding [\d.]+:(\d+) /.exec(ready)![1])})
 }
