@@ -30,8 +30,11 @@ export async function startConnectProxy(options: {refuse?: boolean} = {}): Promi
       upstream.write(head)
       upstream.pipe(client).pipe(upstream)
     })
+    // A tunnel lives as long as both ends: when one goes, the other is cut (as real proxies do).
     upstream.on('error', () => client.destroy())
     client.on('error', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+    client.on('close', () => upstream.destroy())
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')

@@ -144,6 +144,9 @@ class Leg {
       if (!this.closeReceived) this.peer.lost()
       this.peer.resumeReading()
     })
+    // Upgraded sockets of an http server allow half-open connections: a leg that sends FIN
+    // (after its Close, or instead of one) gets FIN back, and 'close' follows.
+    this.socket.on('end', () => this.socket.end())
     this.socket.on('data', (chunk: Buffer) => this.read(chunk))
     if (head.length > 0) this.read(head)
   }

@@ -261,6 +261,8 @@ export function pipeTunnel(ws: RawWebSocket, tcp: Socket, options: TunnelOptions
   }
 
   relay.on('data', fromRelay)
+  // The relay's FIN ends our side too (whatever the socket's allowHalfOpen); 'close' follows.
+  relay.on('end', () => relay.end())
   relay.on('close', () => {
     wsClosed = true
     clearTimeout(closeTimer)

@@ -109,7 +109,8 @@ describe('relay broker: frame splice (and the shared frame codec)', () => {
   const open: Socket[] = []
 
   before(async () => {
-    server = createServer((s) => pending.shift()?.(s))
+    // allowHalfOpen, as the sockets an http server hands to its 'upgrade' listeners are.
+    server = createServer({allowHalfOpen: true}, (s) => pending.shift()?.(s))
     server.listen(0, '127.0.0.1')
     await once(server, 'listening')
   })
@@ -221,6 +222,15 @@ describe('relay broker: frame splice (and the shared frame codec)', () => {
   it('tells the other leg 1001 when a leg drops without a Close', async () => {
     const {a, b, rb, closed} = await pair()
     a.destroy()
+    const f = await rb.next()
+    assert.deepEqual([f.opcode, f.payload.readUInt16BE(0)], [8, 1001])
+    b.write(clientFrame(8, closePayload(1001)))
+    await closed
+  })
+
+  it('a leg that half-closes (FIN) without a Close is gone: the other leg hears 1001 and both connections end', async () => {
+    const {a, b, rb, closed} = await pair()
+    a.end()
     const f = await rb.next()
     assert.deepEqual([f.opcode, f.payload.readUInt16BE(0)], [8, 1001])
     b.write(clientFrame(8, closePayload(1001)))
