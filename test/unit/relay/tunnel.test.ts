@@ -255,4 +255,25 @@ describe('relay tunnel (WebSocket ↔ TCP)', () => {
     relay.server.close()
     t.server.close()
   })
+
+  it('a relay that sends FIN without a Close: the tunnel ends its side too, resets TCP and records 1006', async () => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const farP = once(server, 'connection') as Promise<[Socket]>
+    // allowHalfOpen: Node would not end this side by itself; the tunnel must.
+    const near = connect({port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true})
+    await once(near, 'connect')
+    const [far] = await farP
+    const t = await tcpPair()
+    t.app.on('error', () => {})
+    const tunnel = pipeTunnel({socket: near, head: Buffer.alloc(0), protocol: ''}, t.near)
+    far.end()
+    const stats = await tunnel.done
+    assert.equal(stats.closedBy, 'error')
+    assert.equal(stats.closeCode, 1006)
+    assert.match(stats.error ?? '', /1006/)
+    server.close()
+    t.server.close()
+  })
 })
