@@ -117,7 +117,9 @@ export function errorForNetwork(error: NodeJS.ErrnoException, host: string): Rel
       suggestions: [
         status === 407
           ? 'The proxy wants credentials: put them in HTTPS_PROXY (http://user:password@proxy:port), or exempt the namespace with NO_PROXY where a direct path exists.'
-          : 'Allow CONNECT to the namespace (and its gateways) on 443 at the proxy, or exempt them with NO_PROXY where a direct path exists. `hcctl check` tests the proxy path.',
+          : status === 0
+            ? 'Check the proxy address in HTTPS_PROXY (or ALL_PROXY) and that this machine reaches it.'
+            : 'Allow CONNECT to the namespace (and its gateways) on 443 at the proxy, or exempt them with NO_PROXY where a direct path exists. `hcctl check` tests the proxy path.',
       ],
     })
   }
