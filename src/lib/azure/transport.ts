@@ -1,6 +1,7 @@
 import type {Agent} from 'node:https'
 import type {Socket} from 'node:net'
 
+import {withDeadline} from '../deadline.js'
 import type {CloudProfile} from './clouds.js'
 
 /**
@@ -114,7 +115,8 @@ export async function openConnectTunnel(proxyUrl: string, host: string, port: nu
   const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`
   const auth = proxy.username ? {'Proxy-Authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`} : {}
   const {request} = proxy.protocol === 'https:' ? await import('node:https') : await import('node:http')
-  return new Promise<Socket>((resolve, reject) => {
+  const timeoutError = (): Error => Object.assign(new Error(`CONNECT ${authority} via ${proxy.host}: no answer within ${options.timeoutMs} ms`), {code: 'ETIMEDOUT'})
+  return withDeadline<Socket>({timeoutMs: options.timeoutMs, signal: options.signal, timeoutError}, (settle) => {
     const req = request({
       host: proxy.hostname,
       port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
@@ -123,20 +125,6 @@ export async function openConnectTunnel(proxyUrl: string, host: string, port: nu
       headers: {Host: authority, ...auth},
       agent: false,
     })
-    let settled = false
-    const settle = (error?: Error, socket?: Socket): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      options.signal?.removeEventListener('abort', onAbort)
-      if (error) {
-        req.destroy()
-        reject(error)
-      } else resolve(socket!)
-    }
-    const timer = setTimeout(() => settle(Object.assign(new Error(`CONNECT ${authority} via ${proxy.host}: no answer within ${options.timeoutMs} ms`), {code: 'ETIMEDOUT'})), options.timeoutMs)
-    const onAbort = (): void => settle(Object.assign(new Error('interrupted'), {code: 'ABORT_ERR'}))
-    options.signal?.addEventListener('abort', onAbort, {once: true})
     req.once('connect', (res, socket) => {
       if (res.statusCode === 200) {
         settle(undefined, socket)
@@ -147,6 +135,9 @@ export async function openConnectTunnel(proxyUrl: string, host: string, port: nu
     })
     req.once('error', (e) => settle(new ProxyTunnelError(`the proxy ${proxy.host} could not be reached for CONNECT ${authority}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, 0)))
     req.end()
+    return (error) => {
+      if (error) req.destroy()
+    }
   })
 }
 

@@ -6,6 +6,7 @@ import {performance} from 'node:perf_hooks'
 import {connect as tlsConnect, type PeerCertificate} from 'node:tls'
 
 import {openConnectTunnel} from '../azure/transport.js'
+import {withDeadline} from '../deadline.js'
 import {round2} from './stats.js'
 
 /**
@@ -40,24 +41,9 @@ function dn(name: PeerCertificate['subject'] | undefined): string | undefined {
   return parts.length > 0 ? parts.join(', ') : undefined
 }
 
+/** withDeadline for probes: a timeout says what got no answer (code ETIMEDOUT). */
 function abortable<T>(signal: AbortSignal | undefined, timeoutMs: number, what: string, start: (settle: (e?: Error, v?: T) => void) => () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let cleanup: () => void = () => {}
-    let settled = false
-    const settle = (e?: Error, v?: T) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      cleanup()
-      if (e) reject(e)
-      else resolve(v as T)
-    }
-    const timer = setTimeout(() => settle(Object.assign(new Error(`${what}: no answer within ${timeoutMs} ms`), {code: 'ETIMEDOUT'})), timeoutMs)
-    const onAbort = () => settle(Object.assign(new Error('interrupted'), {code: 'ABORT_ERR'}))
-    signal?.addEventListener('abort', onAbort, {once: true})
-    cleanup = start(settle)
-  })
+  return withDeadline<T>({timeoutMs, signal, timeoutError: () => Object.assign(new Error(`${what}: no answer within ${timeoutMs} ms`), {code: 'ETIMEDOUT'})}, start)
 }
 
 /** A TLS handshake with SNI = the namespace; returns the peer certificate whether trusted or not. */

@@ -5,6 +5,7 @@ import {connect as netConnect, isIP} from 'node:net'
 import type {Duplex} from 'node:stream'
 import {connect as tlsConnect, type ConnectionOptions} from 'node:tls'
 
+import {withDeadline} from '../deadline.js'
 import {websocketAccept} from './frames.js'
 import {httpsRequestOptions, type RelayTransport} from './transport.js'
 
@@ -69,7 +70,8 @@ export function openRawWebSocket(url: string, options: OpenRawOptions): Promise<
   if (options.protocols?.length) headers['Sec-WebSocket-Protocol'] = options.protocols.join(',')
   options.signal?.throwIfAborted()
 
-  return new Promise<RawWebSocket>((resolve, reject) => {
+  const abortError = (): Error => (options.signal?.reason instanceof Error ? options.signal.reason : new Error('Cancelled'))
+  return withDeadline<RawWebSocket>({timeoutMs: options.timeoutMs, signal: options.signal, timeoutError: () => new HandshakeTimeoutError(options.timeoutMs), abortError}, (settle) => {
     const requestOptions: RequestOptions = {
       host: u.hostname.replace(/^\[|\]$/g, ''),
       port: u.port || (secure ? 443 : 80),
@@ -82,20 +84,6 @@ export function openRawWebSocket(url: string, options: OpenRawOptions): Promise<
       createConnection: extra.createConnection ?? (((o: ConnectionOptions & {host?: string}) => (secure ? tlsConnect({...o, servername: o.servername ?? (isIP(o.host ?? '') ? undefined : o.host)}) : netConnect(o as {host: string; port: number}))) as RequestOptions['createConnection']),
     }
     const req: ClientRequest = (secure ? httpsRequest : httpRequest)(requestOptions)
-    let settled = false
-    const settle = (error?: Error, value?: RawWebSocket): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      options.signal?.removeEventListener('abort', onAbort)
-      if (error) {
-        req.destroy()
-        reject(error)
-      } else resolve(value!)
-    }
-    const timer = setTimeout(() => settle(new HandshakeTimeoutError(options.timeoutMs)), options.timeoutMs)
-    const onAbort = (): void => settle(options.signal?.reason instanceof Error ? options.signal.reason : new Error('Cancelled'))
-    options.signal?.addEventListener('abort', onAbort, {once: true})
     req.on('error', (e) => settle(e))
     req.on('response', (res: IncomingMessage) => {
       res.resume()
@@ -113,13 +101,13 @@ export function openRawWebSocket(url: string, options: OpenRawOptions): Promise<
         settle(new Error(`The server chose the subprotocol "${protocol}", which was not offered`))
         return
       }
-      if (settled) {
-        socket.destroy()
-        return
-      }
       socket.on('error', () => {}) // the tunnel attaches its own handlers at once
       settle(undefined, {socket, head, protocol})
     })
     req.end()
+    // A failure (including the deadline) tears the request down; an upgraded socket is kept.
+    return (error) => {
+      if (error) req.destroy()
+    }
   })
 }
