@@ -93,6 +93,31 @@ export async function proxyFor(url: string, options: ProxyOptions = {}): Promise
   }
 }
 
+/**
+ * The HTTPS proxy for a relay host name from HTTPS_PROXY/https_proxy/ALL_PROXY, honouring
+ * NO_PROXY as curl does (`example.com` and `.example.com` both cover subdomains, `*` all).
+ * The relay data plane and `check` decide with this one function, so what `check` tests is
+ * the path the agent and the forwarder take.
+ */
+export function proxyForHost(host: string, env: NodeJS.ProcessEnv): string | undefined {
+  const proxy = env.HTTPS_PROXY ?? env.https_proxy ?? env.ALL_PROXY ?? env.all_proxy
+  if (!proxy) return undefined
+  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(/[,\s]+/).filter(Boolean)
+  const h = host.toLowerCase()
+  for (const entry of noProxy) {
+    const e = entry.toLowerCase().replace(/:\d+$/, '')
+    if (e === '*') return undefined
+    const bare = e.replace(/^\*?\./, '')
+    if (h === bare || h.endsWith(`.${bare}`)) return undefined
+  }
+  return proxy
+}
+
+/** True for loopback hosts (localhost, 127.x, ::1), which are reached directly by default. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host)
+}
+
 /** A CONNECT through an HTTP proxy failed: `status` is the proxy's answer (0 when it dropped). */
 export class ProxyTunnelError extends Error {
   override name = 'ProxyTunnelError'

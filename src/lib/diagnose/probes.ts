@@ -171,17 +171,5 @@ export function proxyTunnel(proxyUrl: string, target: RelayTarget, options: {tim
   return openConnectTunnel(proxyUrl, target.connectHost, target.connectPort, options)
 }
 
-/** The HTTPS proxy for a host from HTTPS_PROXY/https_proxy/ALL_PROXY, honouring NO_PROXY. */
-export function proxyFor(host: string, env: NodeJS.ProcessEnv): string | undefined {
-  const proxy = env.HTTPS_PROXY ?? env.https_proxy ?? env.ALL_PROXY ?? env.all_proxy
-  if (!proxy) return undefined
-  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(/[,\s]+/).filter(Boolean)
-  const h = host.toLowerCase()
-  for (const entry of noProxy) {
-    const e = entry.toLowerCase().replace(/:\d+$/, '')
-    if (e === '*') return undefined
-    const bare = e.replace(/^\*?\./, '')
-    if (h === bare || h.endsWith(`.${bare}`)) return undefined
-  }
-  return proxy
-}
+/** The proxy lookup `check` shares with the agent and the forwarder. */
+export {proxyForHost as proxyFor} from '../azure/transport.js'

@@ -74,9 +74,11 @@ export function wsClientOptions(transport: RelayTransport, url: string): WsClien
 
 /** Dials `target` directly, or through a CONNECT tunnel when a proxy applies to it. */
 async function connectViaProxy(options: ConnectionOptions & {host?: string}, target: {host: string; port: number}, originalHost: string, secure: boolean, transport: RelayTransport): Promise<Socket> {
-  const {openConnectTunnel, proxyFor} = await import('../azure/transport.js')
-  const authority = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`
-  const proxyUrl = await proxyFor(`${secure ? 'https' : 'http'}://${authority}`, transport.proxy)
+  const {isLoopbackHost, openConnectTunnel, proxyForHost} = await import('../azure/transport.js')
+  const proxy = transport.proxy!
+  // NO_PROXY is matched against the relay's name (as curl matches the URL's host); a loopback
+  // dial address (the emulator) is direct unless HCCTL_PROXY_LOOPBACK=1.
+  const proxyUrl = !proxy.loopback && isLoopbackHost(target.host) ? undefined : proxyForHost(originalHost, proxy.env ?? process.env)
   if (!proxyUrl) return dial(options, target, originalHost, secure, transport.ca)
   const tunnel = await openConnectTunnel(proxyUrl, target.host, target.port, {timeoutMs: PROXY_CONNECT_TIMEOUT_MS})
   if (!secure) return tunnel

@@ -47,7 +47,7 @@ describe('e2e: agent and forward through HTTPS_PROXY', function () {
     )
   })
 
-  it('a proxy that refuses CONNECT: the forwarder reports its status per connection, never its credentials; NO_PROXY goes direct', async () => {
+  it('a proxy that refuses CONNECT: the forwarder reports its status per connection, never its credentials; NO_PROXY and loopback go direct', async () => {
     track(await startAgent(em, ['hc1']))
     proxy = await startConnectProxy({refuse: true})
     const secret = 's3cret-proxy-pass'
@@ -60,10 +60,16 @@ describe('e2e: agent and forward through HTTPS_PROXY', function () {
     assert.equal(fwd.child.exitCode, null, 'a relay failure never stops the forwarder')
     assert.doesNotMatch([...fwd.stdout, ...fwd.stderr].join('\n'), new RegExp(secret), 'the proxy password is not in the output')
 
-    const direct = track(await startForward(em, 'hc1', [], {HTTPS_PROXY: withCreds, HCCTL_PROXY_LOOPBACK: '1', NO_PROXY: '127.0.0.1'}))
+    const direct = track(await startForward(em, 'hc1', [], {HTTPS_PROXY: withCreds, HCCTL_PROXY_LOOPBACK: '1', NO_PROXY: '.servicebus.localhost'}))
     const before = proxy.tunnels.length
     const r = await echoTransfer(direct.port, 64 * 1024)
     assert.equal(r.receivedSha, r.sentSha)
     assert.equal(proxy.tunnels.length, before, 'NO_PROXY bypassed the proxy')
+
+    // Without HCCTL_PROXY_LOOPBACK the emulator's loopback address is reached directly.
+    const loopback = track(await startForward(em, 'hc1', [], {HTTPS_PROXY: withCreds}))
+    const l = await echoTransfer(loopback.port, 64 * 1024)
+    assert.equal(l.receivedSha, l.sentSha)
+    assert.equal(proxy.tunnels.length, before, 'loopback went direct')
   })
 })
