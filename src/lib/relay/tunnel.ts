@@ -174,9 +174,21 @@ export function pipeTunnel(ws: RawWebSocket, tcp: Socket, options: TunnelOptions
   let payloadLeft = 0
   let control: FrameHeader | undefined
 
+  // TLS hands us the relay's bytes 16 KiB at a time, several per loop turn: the TCP socket is
+  // corked until the turn ends so they go out in one write (a plain pipe writes 64 KiB reads).
+  let tcpCorked = false
+  const uncorkTcp = () => {
+    tcpCorked = false
+    tcp.uncork()
+  }
   const toTcp = (piece: Buffer) => {
     bytesFromRelay += piece.length
     if (tcp.destroyed || tcp.writableEnded) return
+    if (!tcpCorked) {
+      tcpCorked = true
+      tcp.cork()
+      setImmediate(uncorkTcp)
+    }
     // Pause the relay only when TCP has a high-water mark's worth queued (not at the socket's
     // 16 KiB default): pausing per frame would cost an event-loop turn each.
     if (!tcp.write(piece) && tcp.writableLength >= high && !relayPausedByUs) {
