@@ -2,12 +2,15 @@
 /* global performance, Buffer */
 // Tunnel benchmark (run on the built dist: `npm run build && node bench/tunnel.mjs`).
 //
-// Three paths to the same TCP echo server, measured side by side in one run:
+// Four paths to the same TCP echo server, measured side by side in one run:
 //   direct   client → echo
 //   tcp      client → pipe → pipe → pipe → echo   (a plain Node `net` pipe per hop, each in its own process)
+//   tls      client → pipe → TLS → pipe → TLS → pipe → echo   (the same chain with TLS between the pipes, as
+//            the relay has: a reference for what TLS alone costs in Node, not a target)
 //   relay    client → hcctl forward → emulator relay → hcctl agent → echo   (forward, agent and
 //            `hcctl emulator start` are real `bin/run.js` processes)
-// BENCH_LAYOUT=inproc runs the middle hop (pipe / emulator) inside the benchmark process instead.
+// BENCH_LAYOUT=inproc runs the middle hop (tcp pipe / emulator) inside the benchmark process instead
+// (the tls chain always runs in child processes).
 // The relay path has the same hops as the tcp chain and the same process layout, plus TLS,
 // WebSocket framing and the rendezvous. Printed: throughput (MiB/s of echoed payload, both
 // directions at once, one connection), and 1-byte round trips (p50/p99 over sequential pings),
@@ -45,15 +48,19 @@ function echoServer() {
   })
 }
 
+// One hop: accepts plain TCP or TLS (in), dials plain TCP or TLS (out); key, cert and CA in env.
+// The TLS legs verify the certificate, as the relay's clients do.
 const PIPE_SRC = `
-const net = require('net')
-const [target] = process.argv.slice(1)
-const s = net.createServer((c) => {
-  const u = net.connect(Number(target), '127.0.0.1')
+const net = require('net'), tls = require('tls')
+const [target, inKind = 'tcp', outKind = 'tcp'] = process.argv.slice(1)
+const {BENCH_KEY: key, BENCH_CERT: cert, BENCH_CA: ca} = process.env
+const onConn = (c) => {
+  const u = outKind === 'tls' ? tls.connect({port: Number(target), host: '127.0.0.1', servername: 'localhost', ca}) : net.connect(Number(target), '127.0.0.1')
   c.setNoDelay(true); u.setNoDelay(true)
   c.on('error', () => u.destroy()); u.on('error', () => c.destroy())
   c.pipe(u); u.pipe(c)
-})
+}
+const s = inKind === 'tls' ? tls.createServer({key, cert}, onConn) : net.createServer(onConn)
 s.listen(0, '127.0.0.1', () => console.log(s.address().port))
 `
 
@@ -87,8 +94,8 @@ async function firstLine(p, re) {
   }
 }
 
-async function childPipe(target) {
-  const p = child(['-e', PIPE_SRC, String(target)])
+async function childPipe(target, inKind = 'tcp', outKind = 'tcp', env = {}) {
+  const p = child(['-e', PIPE_SRC, String(target), inKind, outKind], env)
   const m = await firstLine(p, /(\d+)\n/)
   return Number(m[1])
 }
@@ -190,6 +197,15 @@ async function main() {
   }
   const p1 = await childPipe(p2)
 
+  // tls chain: pipe →TLS→ pipe →TLS→ pipe → echo (self-signed for localhost; the pipes trust it)
+  const {createCertificateAuthority, createServerCertificate} = await import(`${ROOT}dist/lib/tls/certs.js`)
+  const ca = await createCertificateAuthority('hcctl bench CA')
+  const server = await createServerCertificate(ca, {dnsNames: ['localhost']})
+  const tlsEnv = {BENCH_KEY: server.key, BENCH_CERT: server.cert, BENCH_CA: ca.cert}
+  const t3 = await childPipe(echoPort, 'tls', 'tcp', tlsEnv)
+  const t2 = await childPipe(t3, 'tls', 'tls', tlsEnv)
+  const t1 = await childPipe(t2, 'tcp', 'tls', tlsEnv)
+
   // relay: forward → emulator → agent → echo
   const seed = {resourceGroups: [{name: 'bench'}], namespaces: [{resourceGroup: 'bench', name: 'bench-relay', hybridConnections: [{name: 'echo', endpoint: `127.0.0.1:${echoPort}`, defaultRules: true}]}]}
   let em
@@ -220,17 +236,20 @@ async function main() {
   const results = []
   results.push(await measure('direct', echoPort))
   results.push(await measure('tcp chain (3 pipes)', p1))
+  results.push(await measure('tls chain (3 pipes, TLS between)', t1))
   results.push(await measure('relay (forward→emulator→agent)', fwdPort))
 
   const pad = (s, n) => String(s).padEnd(n)
   console.log(`\nTunnel benchmark: ${MIB} MiB echoed per round, ${PINGS} pings, best of ${ROUNDS} rounds, middle hop ${process.env.BENCH_LAYOUT === 'inproc' ? 'in the benchmark process' : 'in its own process'}, Node ${process.version}\n`)
   console.log(`${pad('path', 34)}${pad('MiB/s', 10)}${pad('p50 ms', 10)}p99 ms`)
   for (const r of results) console.log(`${pad(r.name, 34)}${pad(r.mibps.toFixed(1), 10)}${pad(r.p50.toFixed(3), 10)}${r.p99.toFixed(3)}`)
-  const [direct, tcp, relay] = results
+  const [direct, tcp, tlsChain, relay] = results
   const tRatio = relay.mibps / tcp.mibps
   const lRatio = relay.p50 / tcp.p50
   console.log(`\nrelay / tcp chain: throughput ${tRatio.toFixed(2)}x (target ≥ 0.5x) ${tRatio >= 0.5 ? 'OK' : 'MISSED'}; p50 ${lRatio.toFixed(2)}x (target ≤ 2x) ${lRatio <= 2 ? 'OK' : 'MISSED'}; p99 ${(relay.p99 / tcp.p99).toFixed(2)}x`)
   console.log(`relay / direct:    throughput ${(relay.mibps / direct.mibps).toFixed(2)}x; p50 ${(relay.p50 / direct.p50).toFixed(2)}x`)
+  console.log(`relay / tls chain: throughput ${(relay.mibps / tlsChain.mibps).toFixed(2)}x; p50 ${(relay.p50 / tlsChain.p50).toFixed(2)}x (what the relay costs beyond TLS itself)`)
+  console.log(`tls chain / tcp:   throughput ${(tlsChain.mibps / tcp.mibps).toFixed(2)}x (what TLS alone leaves of the TCP chain on this machine)`)
 
   for (const c of children) c.kill('SIGTERM')
   await em?.stop()
