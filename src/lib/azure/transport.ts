@@ -64,40 +64,22 @@ export interface ProxyOptions {
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[?::1\]?)$/i
 
-/** The proxy URL for a target URL (HTTPS_PROXY/https_proxy/ALL_PROXY and NO_PROXY), or undefined. */
+/**
+ * The proxy URL for an https target URL, or undefined: loopback hosts are direct unless
+ * `loopback`, the rest is proxyForHost (one NO_PROXY reading for ARM calls, the relay data
+ * plane and `check`).
+ */
 export async function proxyFor(url: string, options: ProxyOptions = {}): Promise<string | undefined> {
-  const env = options.env ?? process.env
-  const u = new URL(url)
-  if (!options.loopback && LOOPBACK.test(u.hostname)) return undefined
-  const {getProxyForUrl} = await import('proxy-from-env')
-  // proxy-from-env reads process.env; swap in the given environment for the lookup.
-  const keys = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy', 'npm_config_https_proxy', 'npm_config_proxy', 'npm_config_no_proxy']
-  const saved: Record<string, string | undefined> = {}
-  if (env !== process.env) {
-    for (const k of keys) {
-      saved[k] = process.env[k]
-      if (env[k] === undefined) delete process.env[k]
-      else process.env[k] = env[k]
-    }
-  }
-  try {
-    const proxy = getProxyForUrl({protocol: u.protocol, host: u.host, port: u.port} as unknown as string)
-    return proxy || undefined
-  } finally {
-    if (env !== process.env) {
-      for (const k of keys) {
-        if (saved[k] === undefined) delete process.env[k]
-        else process.env[k] = saved[k]
-      }
-    }
-  }
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
+  if (!options.loopback && isLoopbackHost(host)) return undefined
+  return proxyForHost(host, options.env ?? process.env)
 }
 
 /**
  * The HTTPS proxy for a relay host name from HTTPS_PROXY/https_proxy/ALL_PROXY, honouring
  * NO_PROXY as curl does (`example.com` and `.example.com` both cover subdomains, `*` all).
- * The relay data plane and `check` decide with this one function, so what `check` tests is
- * the path the agent and the forwarder take.
+ * ARM calls, the relay data plane and `check` decide with this one function, so what `check`
+ * tests is the path the agent and the forwarder take.
  */
 export function proxyForHost(host: string, env: NodeJS.ProcessEnv): string | undefined {
   const proxy = env.HTTPS_PROXY ?? env.https_proxy ?? env.ALL_PROXY ?? env.all_proxy

@@ -11,6 +11,10 @@ describe('transport: proxies and agents', () => {
     assert.equal(await proxyFor('https://localhost:8443/x', {env}), undefined)
     assert.equal(await proxyFor('https://127.0.0.1:8443/x', {env, loopback: true}), 'http://proxy.example.test:3128')
     assert.equal(await proxyFor('https://management.azure.com/x', {env: {}}), undefined)
+    // NO_PROXY as curl reads it: a bare domain covers its subdomains too, `*` covers everything.
+    assert.equal(await proxyFor('https://arm.corp.example.test/x', {env: {HTTPS_PROXY: 'http://p:1', NO_PROXY: 'corp.example.test'}}), undefined)
+    assert.equal(await proxyFor('https://management.azure.com/x', {env: {HTTPS_PROXY: 'http://p:1', NO_PROXY: '*'}}), undefined)
+    assert.equal(await proxyFor('https://[::1]:8443/x', {env}), undefined)
     assert.equal(process.env.HTTPS_PROXY, process.env.HTTPS_PROXY, 'process.env is restored')
   })
 
