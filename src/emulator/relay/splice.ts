@@ -114,11 +114,11 @@ class Leg {
   /** The next write carries our Close to this leg. */
   private closeAfterWrite = false
   /** We sent (or queued) our Close to this leg. */
-  closeSent = false
+  private closeSent = false
   /** This leg sent its Close. */
   private closeReceived = false
   private paused = false
-  closed = false
+  private closed = false
   private closeTimer: NodeJS.Timeout | undefined
 
   constructor(

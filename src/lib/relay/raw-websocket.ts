@@ -1,13 +1,11 @@
 import {randomBytes} from 'node:crypto'
 import {request as httpRequest, type ClientRequest, type IncomingMessage} from 'node:http'
 import {request as httpsRequest, type RequestOptions} from 'node:https'
-import {connect as netConnect, isIP} from 'node:net'
 import type {Duplex} from 'node:stream'
-import {connect as tlsConnect, type ConnectionOptions} from 'node:tls'
 
 import {withDeadline} from '../deadline.js'
 import {websocketAccept} from './frames.js'
-import {httpsRequestOptions, type RelayTransport} from './transport.js'
+import {relayConnection, type RelayTransport} from './transport.js'
 
 /**
  * A client WebSocket handshake that hands back the socket instead of a message API: for the
@@ -59,7 +57,6 @@ export function openRawWebSocket(url: string, options: OpenRawOptions): Promise<
   const u = new URL(url)
   const secure = u.protocol === 'wss:' || u.protocol === 'https:'
   const key = randomBytes(16).toString('base64')
-  const extra = httpsRequestOptions(options.transport, url)
   const headers: Record<string, string> = {
     ...options.headers,
     Connection: 'Upgrade',
@@ -68,7 +65,6 @@ export function openRawWebSocket(url: string, options: OpenRawOptions): Promise<
     'Sec-WebSocket-Key': key,
   }
   if (options.protocols?.length) headers['Sec-WebSocket-Protocol'] = options.protocols.join(',')
-  options.signal?.throwIfAborted()
 
   const abortError = (): Error => (options.signal?.reason instanceof Error ? options.signal.reason : new Error('Cancelled'))
   return withDeadline<RawWebSocket>({timeoutMs: options.timeoutMs, signal: options.signal, timeoutError: () => new HandshakeTimeoutError(options.timeoutMs), abortError}, (settle) => {
@@ -79,9 +75,8 @@ export function openRawWebSocket(url: string, options: OpenRawOptions): Promise<
       defaultPort: secure ? 443 : 80,
       path: `${u.pathname}${u.search}`,
       headers,
-      ...(extra.ca ? {ca: extra.ca} : {}),
       // No agent: an upgraded socket is never pooled (as ws does it).
-      createConnection: extra.createConnection ?? (((o: ConnectionOptions & {host?: string}) => (secure ? tlsConnect({...o, servername: o.servername ?? (isIP(o.host ?? '') ? undefined : o.host)}) : netConnect(o as {host: string; port: number}))) as RequestOptions['createConnection']),
+      createConnection: relayConnection(options.transport, url),
     }
     const req: ClientRequest = (secure ? httpsRequest : httpRequest)(requestOptions)
     req.on('error', (e) => settle(e))

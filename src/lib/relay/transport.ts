@@ -50,18 +50,27 @@ export function isRedirected(transport: RelayTransport, host: string): boolean {
  * tunnel with TLS inside, NO_PROXY honoured).
  */
 export function wsClientOptions(transport: RelayTransport, url: string): WsClientExtras {
-  const u = new URL(url)
-  const host = u.hostname.replace(/^\[|\]$/g, '')
-  const secure = u.protocol === 'wss:' || u.protocol === 'https:'
   // A zero masking key: ws then skips masking on send and the peer skips unmasking, which
   // roughly doubles throughput. Masking protects browser-era HTTP caches from script-chosen
   // bytes; it adds nothing over TLS between non-browser peers (ws offers generateMask for this).
   const out: WsClientExtras = {generateMask: zeroMask}
   if (transport.ca) out.ca = transport.ca
-  const redirected = isRedirected(transport, host)
-  if (!redirected && !transport.proxy) return out
-  const target = redirected ? transport.relayAddress! : {host, port: Number(u.port) || (secure ? 443 : 80)}
-  out.createConnection = ((options: ConnectionOptions & {host?: string}, oncreate: (error: Error | null, socket?: Socket) => void) => {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
+  if (isRedirected(transport, host) || transport.proxy) out.createConnection = relayConnection(transport, url)
+  return out
+}
+
+/**
+ * A `createConnection` for requests to `url`: dials `relayAddress` instead of DNS for relay
+ * hosts, goes through the proxy the environment names (a CONNECT tunnel), or dials the host
+ * directly; TLS keeps the host name as SNI and trusts the transport's CA.
+ */
+export function relayConnection(transport: RelayTransport, url: string): ClientRequestArgs['createConnection'] {
+  const u = new URL(url)
+  const host = u.hostname.replace(/^\[|\]$/g, '')
+  const secure = u.protocol === 'wss:' || u.protocol === 'https:'
+  const target = isRedirected(transport, host) ? transport.relayAddress! : {host, port: Number(u.port) || (secure ? 443 : 80)}
+  return ((options: ConnectionOptions & {host?: string}, oncreate: (error: Error | null, socket?: Socket) => void) => {
     if (!transport.proxy) return dial(options, target, host, secure, transport.ca)
     connectViaProxy(options, target, host, secure, transport).then(
       (socket) => oncreate(null, socket),
@@ -69,7 +78,6 @@ export function wsClientOptions(transport: RelayTransport, url: string): WsClien
     )
     return undefined
   }) as ClientRequestArgs['createConnection']
-  return out
 }
 
 /** Dials `target` directly, or through a CONNECT tunnel when a proxy applies to it. */
