@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+// Source maps cost start-up time, so they are on only when a stack trace may be printed.
+if (process.argv.includes('--debug')) process.setSourceMapsEnabled(true)
 
-await execute({dir: import.meta.url})
+const {run} = await import('../dist/cli.js')
+await run(import.meta.url)

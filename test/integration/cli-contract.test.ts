@@ -46,4 +46,12 @@ describe('cli contract (real process)', () => {
     assert.match(bad.stderr, /Unknown cloud "nope"/)
     assert.match(bad.stderr, /AzureChinaCloud/)
   })
+
+  it('--debug prints a stack trace that names the TypeScript sources (the bundle has source maps)', async () => {
+    const r = await runCli(['token', '--decode', '--access-token', 'opaque-not-a-jwt', '--debug'])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /at .*src\/lib\/azure\/token\.ts:\d+:\d+/)
+    const plain = await runCli(['token', '--decode', '--access-token', 'opaque-not-a-jwt'])
+    assert.doesNotMatch(plain.stderr, /\bat /, 'no stack trace without --debug')
+  })
 })

@@ -33,10 +33,21 @@ describe('start-up stays light: heavy modules load only where they are used', fu
     it(`hcctl ${args.join(' ')} loads none of ${HEAVY.join(', ')}`, async () => {
       const {code, modules} = await modulesLoadedBy(args)
       assert.equal(code, 0)
-      assert.ok(modules.some((m) => m.includes('@oclif/core')), 'the trace works')
+      assert.ok(modules.some((m) => m.endsWith('/dist/cli.js')), 'the trace works')
       assert.deepEqual(heavyIn(modules), [])
     })
   }
+
+  it('hcctl --version and --help load the CLI from a few bundled files, nothing from node_modules', async () => {
+    for (const args of [['--version'], ['--help'], ['tcpping', '--help']]) {
+      const {code, modules} = await modulesLoadedBy(args)
+      assert.equal(code, 0)
+      const files = [...new Set(modules.filter((m) => m.startsWith('file:')))]
+      assert.deepEqual(files.filter((m) => m.includes('/node_modules/')), [], args.join(' '))
+      const dist = files.filter((m) => m.includes('/dist/'))
+      assert.ok(dist.length <= 6, `${args.join(' ')} loaded ${dist.length} files of dist: ${dist.join(', ')}`)
+    }
+  })
 
   it('hcctl token --access-token needs no @azure/identity and no axios', async () => {
     const {code, modules} = await modulesLoadedBy(['token', '--access-token', 'opaque'])

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Builds dist/ as a few bundled files (esbuild) instead of one file per module, so that a
+// command loads a handful of files rather than hundreds:
+//
+//   dist/cli.js             bin/run.js's entry: oclif (@oclif/core bundled in) and execute()
+//   dist/commands.js        every command class, for oclif's `explicit` command strategy
+//   dist/index.js           the library (`import ... from 'hcctl'`)
+//   dist/emulator/index.js  the emulator (`import ... from 'hcctl/emulator'`)
+//   dist/chunks/*.js        code shared by those, and each `await import()` kept lazy
+//   dist/**/*.d.ts          type declarations (tsc, which also type-checks)
+//
+// Heavy dependencies (@azure/*, axios, ws, ...) stay external and are still imported only
+// where they are used; @oclif/core is bundled because every invocation loads it and its ~100
+// CommonJS files are most of the start-up cost. Source maps are written beside each file;
+// bin/run.js turns them on for --debug.
+//
+//   node scripts/build.mjs            (npm run build: this, then `oclif manifest`)
+import {execFileSync} from 'node:child_process'
+import {readdirSync, rmSync} from 'node:fs'
+import {join, relative, sep} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import * as esbuild from 'esbuild'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const DIST = join(ROOT, 'dist')
+const COMMANDS_DIR = join(ROOT, 'src', 'commands')
+
+/** Packages bundled into dist: light ones that most commands load (everything else is imported from node_modules at run time). */
+const BUNDLED = /^(@oclif\/core|chalk|cli-table3|jmespath)(\/|$)/
+/** Optional development-time imports inside @oclif/core that a built CLI never reaches. */
+const NEVER = new Set(['typescript', 'ts-node', 'tsx', 'pnpapi'])
+
+function commandFiles(dir) {
+  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => {
+    const path = join(dir, e.name)
+    if (e.isDirectory()) return commandFiles(path)
+    return /\.ts$/.test(e.name) && !/\.d\.ts$/.test(e.name) ? [path] : []
+  })
+}
+
+/** `src/commands/arm/get.ts` → `arm:get`; `foo/index.ts` → `foo`. */
+export function commandId(file) {
+  return relative(COMMANDS_DIR, file)
+    .replace(/\.ts$/, '')
+    .split(sep)
+    .filter((part, i, all) => !(part === 'index' && i === all.length - 1))
+    .join(':')
+}
+
+function commandsModule() {
+  const files = commandFiles(COMMANDS_DIR).sort()
+  const imports = files.map((f, i) => `import C${i} from ${JSON.stringify(`./${relative(ROOT, f).split(sep).join('/')}`)}`)
+  const entries = files.map((f, i) => `  ${JSON.stringify(commandId(f))}: C${i},`)
+  return `${imports.join('\n')}\n\n/** Every command, by id (oclif's explicit strategy reads this). */\nexport default {\n${entries.join('\n')}\n}\n`
+}
+
+const plugin = {
+  name: 'hcctl',
+  setup(build) {
+    build.onResolve({filter: /^hcctl:commands$/}, () => ({path: 'commands', namespace: 'hcctl'}))
+    build.onLoad({filter: /.*/, namespace: 'hcctl'}, () => ({contents: commandsModule(), resolveDir: ROOT, loader: 'ts'}))
+    build.onResolve({filter: /^[^./]/}, (args) => {
+      if (args.kind === 'entry-point') return undefined
+      const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0]
+      if (NEVER.has(name)) return {path: args.path, external: true}
+      if (BUNDLED.test(args.path)) return undefined
+      // Dependencies of a bundled package are bundled with it; our own imports of packages stay external.
+      if (args.importer.includes(`${sep}node_modules${sep}`)) return undefined
+      return {path: args.path, external: true}
+    })
+  },
+}
+
+rmSync(DIST, {recursive: true, force: true})
+execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--emitDeclarationOnly'], {stdio: 'inherit'})
+
+await esbuild.build({
+  absWorkingDir: ROOT,
+  entryPoints: {
+    cli: 'src/cli/run.ts',
+    commands: 'hcctl:commands',
+    index: 'src/index.ts',
+    'emulator/index': 'src/emulator/index.ts',
+  },
+  outdir: DIST,
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  sourcesContent: false,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  // Bundled CommonJS (@oclif/core) calls require(): give ESM chunks one.
+  banner: {js: "import {createRequire as __hcctlRequire} from 'node:module';const require=__hcctlRequire(import.meta.url);"},
+  plugins: [plugin],
+})
