@@ -1,4 +1,7 @@
 import {spawn} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const RUN_JS = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
@@ -22,7 +25,9 @@ export interface CliOptions {
 /**
  * Runs `bin/run.js` as a real process (the built CLI) and collects its output and exit code.
  * The environment is isolated: no Azure or hcctl variables leak in from the developer's shell
- * unless the test passes them.
+ * unless the test passes them, and each run gets a fresh HCCTL_CONFIG_DIR (so no token cache
+ * is shared between runs, and the developer's ~/.hcctl is never touched) unless the test
+ * passes one (to share a token cache between runs on purpose).
  */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = {}
@@ -30,7 +35,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     if (/^(AZURE_|HCCTL_|ARM|MSI_|IDENTITY_|NO_COLOR|FORCE_COLOR|HTTPS?_PROXY|https?_proxy|NO_PROXY|no_proxy)/.test(k)) continue
     env[k] = v
   }
-  Object.assign(env, {NO_COLOR: '1'}, options.env)
+  Object.assign(env, {NO_COLOR: '1', HCCTL_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'hcctl-cli-config-'))}, options.env)
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [RUN_JS, ...args], {env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe']})
     let stdout = ''

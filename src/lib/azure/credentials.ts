@@ -1,9 +1,14 @@
+import {createHash} from 'node:crypto'
+import {readFileSync} from 'node:fs'
+
 import type * as IdentityModule from '@azure/identity'
 
 import {AuthError, UsageError} from '../errors.js'
 import {type Logger, silentLogger} from '../output/logger.js'
 import {redactText} from '../output/redact.js'
 import type {CloudProfile} from './clouds.js'
+import {azureProfilePath} from './subscription.js'
+import {TokenCache, type TokenCacheKey, cachedCredential, tokenCacheEnabled, tokenCachePath} from './token-cache.js'
 
 /** The shape of @azure/identity's credentials (structural, so this module imports nothing heavy). */
 export interface AccessToken {
@@ -12,6 +17,11 @@ export interface AccessToken {
 }
 export interface TokenCredential {
   getToken(scopes: string | string[], options?: {abortSignal?: AbortSignal}): Promise<AccessToken | null>
+  /**
+   * The service refused `token` (HTTP 401): forget it. True when it came from the token cache,
+   * so that signing in again may help (the ARM client then retries once).
+   */
+  invalidate?(token: string): boolean
 }
 
 export type CredentialKind = 'access-token' | 'profile-service-principal' | 'default-chain'
@@ -59,18 +69,76 @@ export function defaultChainSources(env: NodeJS.ProcessEnv = process.env): strin
  * 3. DefaultAzureCredential: environment service principal, workload identity, managed
  *    identity, Azure CLI, ... (see defaultChainSources).
  * The cloud's authority host, instance-discovery setting and CA are passed through.
- * @azure/identity is imported on the first getToken, never before.
+ * @azure/identity is imported on the first getToken that the token cache cannot answer, never before.
+ * Signed-in tokens (2 and 3) go through the token cache (see token-cache.ts) unless
+ * HCCTL_TOKEN_CACHE=0; a given token (1) never does.
  */
 export function createCredential(options: CredentialOptions): HcctlCredential {
   const env = options.env ?? process.env
   const logger = options.logger ?? silentLogger
   if (options.accessToken !== undefined) return staticTokenCredential(options.accessToken)
-  const d = options.cloud.defaults
+  const cloud = options.cloud
+  const d = cloud.defaults
+  let credential: HcctlCredential
+  let who: {tenant: string; source: string}
   if (d?.clientId && d.clientSecret && d.tenantId && !env.AZURE_CLIENT_ID) {
-    const sources = [`the ${options.cloud.name} profile's service principal (${d.clientId} at ${options.cloud.authorityHost})`]
-    return lazyCredential('profile-service-principal', sources, options.cloud, logger, async (identity, common) => new identity.ClientSecretCredential(d.tenantId!, d.clientId!, d.clientSecret!, common))
+    const sources = [`the ${cloud.name} profile's service principal (${d.clientId} at ${cloud.authorityHost})`]
+    credential = lazyCredential('profile-service-principal', sources, cloud, logger, async (identity, common) => new identity.ClientSecretCredential(d.tenantId!, d.clientId!, d.clientSecret!, common))
+    who = {tenant: d.tenantId, source: `client:${d.clientId}`}
+  } else {
+    credential = lazyCredential('default-chain', defaultChainSources(env), cloud, logger, async (identity, common) => new identity.DefaultAzureCredential(common))
+    who = chainIdentity(env)
   }
-  return lazyCredential('default-chain', defaultChainSources(env), options.cloud, logger, async (identity, common) => new identity.DefaultAzureCredential(common))
+  if (!tokenCacheEnabled(env)) return credential
+  const cache = new TokenCache(tokenCachePath(env))
+  const keyFor = (scope: string): TokenCacheKey => ({cloud: `${cloud.name} ${cloud.armEndpoint}`, authority: cloud.authorityHost, ...who, scope})
+  return cachedCredential(credential, {cache, keyFor, logger})
+}
+
+/** Environment variables that decide which identity DefaultAzureCredential signs in as. */
+const CHAIN_INPUTS = [
+  'AZURE_TOKEN_CREDENTIALS',
+  'AZURE_TENANT_ID',
+  'AZURE_CLIENT_ID',
+  'AZURE_CLIENT_CERTIFICATE_PATH',
+  'AZURE_USERNAME',
+  'AZURE_FEDERATED_TOKEN_FILE',
+  'AZURE_AUTHORITY_HOST',
+  'AZURE_ADDITIONALLY_ALLOWED_TENANTS',
+  'IDENTITY_ENDPOINT',
+  'IDENTITY_HEADER',
+  'MSI_ENDPOINT',
+  'IMDS_ENDPOINT',
+  'AZURE_POD_IDENTITY_AUTHORITY_HOST',
+  'AZURE_CONFIG_DIR',
+]
+
+/**
+ * Who the default chain will sign in as, without signing in: the tenant, and a fingerprint of
+ * every input that picks the identity (the variables above, whether a client secret is set,
+ * and the Azure CLI's signed-in account), so that switching `az` accounts or AZURE_CLIENT_ID
+ * never reuses another identity's token. The fingerprint holds no secret (only whether one is set).
+ */
+export function chainIdentity(env: NodeJS.ProcessEnv = process.env): {tenant: string; source: string} {
+  const az = azCliAccount(env)
+  const inputs = [...CHAIN_INPUTS.map((name) => `${name}=${env[name] ?? ''}`), `AZURE_CLIENT_SECRET set=${Boolean(env.AZURE_CLIENT_SECRET)}`, `az=${az ? `${az.user}@${az.tenant}` : ''}`]
+  return {
+    tenant: env.AZURE_TENANT_ID ?? az?.tenant ?? 'organizations',
+    source: `chain:${createHash('sha256').update(inputs.join('\n')).digest('hex')}`,
+  }
+}
+
+/** The Azure CLI's signed-in account (its default subscription's user and tenant), read from azureProfile.json. */
+export function azCliAccount(env: NodeJS.ProcessEnv = process.env): {user: string; tenant: string} | undefined {
+  try {
+    const text = readFileSync(azureProfilePath(env), 'utf8').replace(/^\uFEFF/, '')
+    const subs = (JSON.parse(text) as {subscriptions?: Array<{isDefault?: boolean; tenantId?: string; user?: {name?: string; type?: string}}>}).subscriptions ?? []
+    const current = subs.find((x) => x.isDefault)
+    if (!current) return undefined
+    return {user: `${current.user?.type ?? ''}:${current.user?.name ?? ''}`, tenant: current.tenantId ?? ''}
+  } catch {
+    return undefined
+  }
 }
 
 type Identity = typeof IdentityModule

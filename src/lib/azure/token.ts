@@ -2,6 +2,7 @@ import {UsageError} from '../errors.js'
 import {armScope} from './clouds.js'
 import type {AzureContext} from './context.js'
 import {decodeJwt} from './credentials.js'
+import {TokenCache, tokenCachePath} from './token-cache.js'
 
 export interface TokenResult {
   scope: string
@@ -17,6 +18,19 @@ export interface DecodedTokenResult {
   expiresOn?: string
   /** Seconds until expiry (negative when expired). */
   expiresInSeconds?: number
+}
+
+export interface TokenCacheClearedResult {
+  /** The cache file that was removed (it may not have existed). */
+  path: string
+  /** How many cached tokens it held. */
+  removed: number
+}
+
+/** `hcctl token --clear-cache`: removes the token cache file (see token-cache.ts). */
+export function clearTokenCache(env: NodeJS.ProcessEnv = process.env): TokenCacheClearedResult {
+  const cache = new TokenCache(tokenCachePath(env))
+  return {path: cache.path, removed: cache.clear()}
 }
 
 /** A token for `scope` (default: the cloud's ARM scope); `.default` is appended to a bare resource URI. */
