@@ -1,36 +1,20 @@
 import {randomUUID} from 'node:crypto'
 
-import {AuthError, BugError, HcctlError, ExitCode, UsageError, isHcctlError} from '../errors.js'
+import {AuthError, BugError, HcctlError, ExitCode, isHcctlError} from '../errors.js'
 import {type Logger, silentLogger} from '../output/logger.js'
 import {redactText} from '../output/redact.js'
-import {apiVersionFor, providerOf} from './api-versions.js'
 import {ArmError} from './arm-error.js'
+import {DEFAULT_LRO, type LroOptions, checkPollUrl, followOperation} from './arm-lro.js'
+import {DEFAULT_RETRY, RETRYABLE_STATUS, type RetryOptions, backoffMs, defaultSleep, isIdempotent, mayRetry, retryAfterMs} from './arm-retry.js'
 import type {ArmClient, ArmRequest, ArmResponse, HttpMethod} from './arm-types.js'
 import {type CloudProfile, armScope} from './clouds.js'
+import {armOrigin, originOf, pathOnly, resolveArmUrl} from './arm-url.js'
 import type {AccessToken, TokenCredential} from './credentials.js'
 import {CloudAgents, type ProxyOptions, type Transport, TransportError, type TransportResponse, axiosTransport} from './transport.js'
 
-export interface RetryOptions {
-  /** Retries after the first attempt (so attempts = maxRetries + 1). */
-  maxRetries: number
-  /** First backoff ceiling; doubles each retry (full jitter: a random delay in [0, ceiling]). */
-  baseDelayMs: number
-  maxDelayMs: number
-  /** No retry starts once this much time has passed since the first attempt. */
-  maxElapsedMs: number
-}
+export {DEFAULT_RETRY, type RetryOptions, defaultSleep, isIdempotent, retryAfterMs} from './arm-retry.js'
+export {DEFAULT_LRO, type LroOptions} from './arm-lro.js'
 
-export interface LroOptions {
-  /** Give up polling after this long. */
-  timeoutMs: number
-  /** Poll interval when the service sends no Retry-After; grows by `factor` up to `maxIntervalMs`. */
-  initialIntervalMs: number
-  maxIntervalMs: number
-  factor: number
-}
-
-export const DEFAULT_RETRY: RetryOptions = {maxRetries: 4, baseDelayMs: 800, maxDelayMs: 30_000, maxElapsedMs: 120_000}
-export const DEFAULT_LRO: LroOptions = {timeoutMs: 15 * 60_000, initialIntervalMs: 1000, maxIntervalMs: 10_000, factor: 1.5}
 export const DEFAULT_TIMEOUT_MS = 60_000
 
 export interface ArmClientOptions {
@@ -54,50 +38,12 @@ export interface ArmClientOptions {
   random?: () => number
 }
 
-const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504])
-const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'cancelled'])
-/** POST actions that only read (safe to repeat): listKeys, listConnectionStrings, checkNameAvailability, ... */
-const SAFE_POST = /\/(list[a-z]*|checknameavailability)$/i
-
-export function isIdempotent(request: Pick<ArmRequest, 'method' | 'path' | 'idempotent'>): boolean {
-  if (request.idempotent !== undefined) return request.idempotent
-  if (request.method !== 'POST') return true
-  return SAFE_POST.test(request.path.split('?')[0]!.replace(/\/+$/, ''))
-}
-
-/** Retry-After (seconds or HTTP date) or retry-after-ms / x-ms-retry-after-ms, in ms. */
-export function retryAfterMs(headers: Record<string, string>, now: number = Date.now()): number | undefined {
-  for (const h of ['retry-after-ms', 'x-ms-retry-after-ms']) {
-    const v = headers[h]
-    if (v !== undefined && /^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v))
-  }
-  const v = headers['retry-after']?.trim()
-  if (!v) return undefined
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000)
-  const date = Date.parse(v)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
-}
-
-export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal!.reason)
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
-}
-
 /**
  * The ARM client: bearer auth from the credential, api-version from the provider table,
  * `x-ms-client-request-id` on every request, retries for idempotent requests (429/5xx/network,
- * Retry-After or capped exponential backoff with full jitter), long-running operations,
- * nextLink paging, and one typed error (ArmError) for every failed answer.
+ * Retry-After or capped exponential backoff with full jitter: arm-retry.ts), long-running
+ * operations (arm-lro.ts), URLs checked to stay on the ARM endpoint (arm-url.ts), nextLink
+ * paging, and one typed error (ArmError) for every failed answer. `send` here ties them together.
  */
 export class AzureArmClient implements ArmClient {
   readonly cloud: CloudProfile
@@ -135,7 +81,7 @@ export class AzureArmClient implements ArmClient {
     this.sleep = options.sleep ?? defaultSleep
     this.now = options.now ?? Date.now
     this.random = options.random ?? Math.random
-    this.origin = new URL(options.cloud.armEndpoint).origin.toLowerCase()
+    this.origin = armOrigin(options.cloud)
   }
 
   get subscriptionId(): string {
@@ -198,50 +144,11 @@ export class AzureArmClient implements ArmClient {
   }
 
   /**
-   * The absolute URL for a path: relative paths are joined to the ARM endpoint, absolute ones
-   * must be on it (the ARM token goes nowhere else); `{subscriptionId}` is filled in; the
-   * api-version is the given one, else the URL's, else the provider table's.
+   * The absolute URL for a path (see resolveArmUrl): on the ARM endpoint only, `{subscriptionId}`
+   * filled in, api-version given, else the URL's, else the provider table's.
    */
   resolveUrl(path: string, apiVersion?: string, options: {defaultApiVersion?: boolean} = {}): string {
-    let raw = path.trim()
-    if (/\{subscriptionid\}/i.test(raw)) raw = raw.replace(/\{subscriptionid\}/gi, encodeURIComponent(this.subscriptionId))
-    let url: URL
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
-      try {
-        url = new URL(raw)
-      } catch {
-        throw new UsageError(`Invalid URL ${JSON.stringify(redactText(raw))}.`, {code: 'InvalidUrl'})
-      }
-      if (url.origin.toLowerCase() !== this.origin) {
-        throw new UsageError(`The URL ${redactText(url.origin)} is not this cloud's ARM endpoint (${this.cloud.armEndpoint}); hcctl sends its ARM token only there.`, {
-          code: 'NotArmEndpoint',
-          suggestions: ['Use a path relative to the ARM endpoint (/subscriptions/...), or choose the matching cloud with --cloud.'],
-        })
-      }
-    } else {
-      if (!raw.startsWith('/')) raw = `/${raw}`
-      try {
-        url = new URL(this.cloud.armEndpoint.replace(/\/+$/, '') + raw)
-      } catch {
-        throw new UsageError(`Invalid path ${JSON.stringify(redactText(raw))}.`, {code: 'InvalidUrl'})
-      }
-    }
-    let text = url.toString()
-    const has = /[?&]api-version=[^&]*/i.test(url.search)
-    if (apiVersion) {
-      text = has ? text.replace(/([?&]api-version=)[^&#]*/i, `$1${encodeURIComponent(apiVersion)}`) : appendQuery(text, `api-version=${encodeURIComponent(apiVersion)}`)
-    } else if (!has && options.defaultApiVersion !== false) {
-      const version = apiVersionFor(url.pathname)
-      if (!version) {
-        const provider = providerOf(url.pathname)
-        throw new UsageError(`No api-version for ${provider ? `provider ${provider}` : `the path ${url.pathname}`}: hcctl only knows Microsoft.Web, Microsoft.Relay and Microsoft.Resources.`, {
-          code: 'MissingApiVersion',
-          suggestions: ['Add ?api-version=YYYY-MM-DD to the URL, or pass --api-version.'],
-        })
-      }
-      text = appendQuery(text, `api-version=${version}`)
-    }
-    return text
+    return resolveArmUrl({armEndpoint: this.cloud.armEndpoint, subscriptionId: () => this.subscriptionId}, path, apiVersion, options)
   }
 
   private async token(signal?: AbortSignal): Promise<string> {
@@ -308,12 +215,11 @@ export class AzureArmClient implements ArmClient {
   }
 
   private backoff(attempt: number): number {
-    const ceiling = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1))
-    return Math.round(this.random() * ceiling)
+    return backoffMs(this.retry, attempt, this.random)
   }
 
   private mayRetry(attempt: number, started: number, delay: number): boolean {
-    return attempt <= this.retry.maxRetries && this.now() - started + delay <= this.retry.maxElapsedMs
+    return mayRetry(this.retry, attempt, this.now() - started, delay)
   }
 
   private toArmResponse(response: TransportResponse, method: string, url: string, requestId: string): ArmResponse {
@@ -337,103 +243,23 @@ export class AzureArmClient implements ArmClient {
     return {status: response.status, headers: response.headers, body, requestId}
   }
 
-  /** Follows a long-running operation to a terminal state (RPC async contract). */
-  private async followOperation(method: HttpMethod, url: string, initial: ArmResponse, signal?: AbortSignal): Promise<ArmResponse> {
-    const asyncOp = initial.headers['azure-asyncoperation']
-    const location = initial.headers.location
-    const state = provisioningState(initial.body)
-    const resourcePoll = (method === 'PUT' || method === 'PATCH') && state !== undefined && !TERMINAL.has(state.toLowerCase())
-    if (!asyncOp && !(initial.status === 202 && location) && !resourcePoll) return initial
-    const deadline = this.now() + this.lro.timeoutMs
-    let interval = this.lro.initialIntervalMs
-    let last = initial
-    const pollUrl = asyncOp ?? (initial.status === 202 && location ? location : url)
-    this.checkPollUrl(pollUrl)
-    const wait = async () => {
-      const hinted = retryAfterMs(last.headers, this.now())
-      const delay = hinted ?? interval
-      if (hinted === undefined) interval = Math.min(this.lro.maxIntervalMs, Math.round(interval * this.lro.factor))
-      if (this.now() + delay > deadline) {
-        throw new HcctlError(`The long-running operation did not finish within ${Math.round(this.lro.timeoutMs / 1000)} s.`, ExitCode.Unexpected, {
-          code: 'OperationTimedOut',
-          data: {pollUrl: redactText(pollUrl)},
-          suggestions: [`It may still be running; check it with: hcctl arm get "${redactText(pollUrl)}"`],
-        })
-      }
-      this.logger.verbose(`  operation running; polling again in ${delay}ms`)
-      await this.sleep(delay, signal)
-    }
-    const get = (target: string) => this.send('GET', this.resolveUrl(target, undefined, {defaultApiVersion: target === url}), undefined, undefined, true, signal)
-
-    if (asyncOp) {
-      // Azure-AsyncOperation: poll the operation resource until its status is terminal.
-      for (;;) {
-        const status = statusOf(last === initial ? undefined : last.body)
-        if (status && TERMINAL.has(status.toLowerCase())) {
-          if (status.toLowerCase() !== 'succeeded') throw operationFailed(status, last)
-          break
-        }
-        await wait()
-        last = await get(asyncOp)
-      }
-      if (method === 'PUT' || method === 'PATCH') return get(url)
-      if (location) return get(location)
-      return last
-    }
-    if (initial.status === 202 && location) {
-      // Location: 202 while running, then the final answer.
-      for (;;) {
-        await wait()
-        last = await get(location)
-        if (last.status !== 202) return last
-      }
-    }
-    // provisioningState on the resource itself.
-    for (;;) {
-      await wait()
-      last = await get(url)
-      const s = provisioningState(last.body)
-      if (s === undefined || TERMINAL.has(s.toLowerCase())) {
-        if (s && s.toLowerCase() !== 'succeeded') throw operationFailed(s, last)
-        return last
-      }
-    }
+  /** Follows a long-running operation to a terminal state (see arm-lro.ts). */
+  private followOperation(method: HttpMethod, url: string, initial: ArmResponse, signal?: AbortSignal): Promise<ArmResponse> {
+    return followOperation(
+      {
+        lro: this.lro,
+        logger: this.logger,
+        now: this.now,
+        sleep: this.sleep,
+        signal,
+        checkPollUrl: (pollUrl) => checkPollUrl(pollUrl, this.origin),
+        get: (target, isOriginal) => this.send('GET', this.resolveUrl(target, undefined, {defaultApiVersion: isOriginal}), undefined, undefined, true, signal),
+      },
+      method,
+      url,
+      initial,
+    )
   }
-
-  private checkPollUrl(pollUrl: string): void {
-    let origin: string
-    try {
-      origin = new URL(pollUrl).origin.toLowerCase()
-    } catch {
-      throw new BugError(`ARM sent an invalid polling URL ${JSON.stringify(redactText(pollUrl))}.`, {code: 'InvalidResponse'})
-    }
-    if (origin !== this.origin) {
-      throw new BugError(`ARM asked to poll ${redactText(origin)}, which is not the ARM endpoint; not sending the token there.`, {code: 'InvalidResponse'})
-    }
-  }
-}
-
-function provisioningState(body: unknown): string | undefined {
-  const p = (body as {properties?: {provisioningState?: unknown}} | undefined)?.properties?.provisioningState
-  return typeof p === 'string' ? p : undefined
-}
-
-function statusOf(body: unknown): string | undefined {
-  const s = (body as {status?: unknown} | undefined)?.status
-  return typeof s === 'string' ? s : undefined
-}
-
-function operationFailed(status: string, last: ArmResponse): ArmError {
-  const err = (last.body as {error?: {code?: string; message?: string}} | undefined)?.error
-  const code = err?.code ?? `Operation${status}`
-  return new ArmError({
-    status: last.status,
-    code,
-    message: err?.message ?? `The long-running operation ended with status ${status}.`,
-    requestId: last.requestId,
-    exitCode: /conflict|limit|quota/i.test(code) ? ExitCode.Conflict : ExitCode.Unexpected,
-    suggestions: ['See the message; the resource may be left half-done, so check it with `hcctl arm get` before retrying.'],
-  })
 }
 
 function networkError(f: TransportError, method: string, url: string, cloud: CloudProfile): HcctlError {
@@ -461,29 +287,6 @@ function networkError(f: TransportError, method: string, url: string, cloud: Clo
     suggestions: ['Check the network, the cloud (--cloud) and any proxy settings (HTTPS_PROXY / NO_PROXY).'],
     cause: f,
   })
-}
-
-function appendQuery(url: string, pair: string): string {
-  const hash = url.indexOf('#')
-  const base = hash === -1 ? url : url.slice(0, hash)
-  const sep = base.includes('?') ? (base.endsWith('?') || base.endsWith('&') ? '' : '&') : '?'
-  return base + sep + pair + (hash === -1 ? '' : url.slice(hash))
-}
-
-function pathOnly(url: string): string {
-  try {
-    return new URL(url).pathname
-  } catch {
-    return url.split('?')[0]!
-  }
-}
-
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin
-  } catch {
-    return url
-  }
 }
 
 /** A signal that aborts when any of the given ones does. */
