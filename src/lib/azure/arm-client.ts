@@ -164,18 +164,20 @@ export class AzureArmClient implements ArmClient {
     return token.token
   }
 
-  /** One logical request with retries; throws ArmError for statuses >= 400. */
+  /** One logical request with retries (and one fresh sign-in after a 401 to a cached token); throws ArmError for statuses >= 400. */
   private async send(method: HttpMethod, url: string, body: unknown, extraHeaders: Record<string, string> | undefined, idempotent: boolean, signal?: AbortSignal): Promise<ArmResponse> {
     const clientRequestId = randomUUID()
     const started = this.now()
     const payload = body === undefined ? undefined : JSON.stringify(body)
+    let signedInAgain = false
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw signal.reason
+      const token = await this.token(signal)
       const headers: Record<string, string> = {
         accept: 'application/json',
         'user-agent': this.userAgent,
         'x-ms-client-request-id': clientRequestId,
-        authorization: `Bearer ${await this.token(signal)}`,
+        authorization: `Bearer ${token}`,
         ...(payload === undefined ? {} : {'content-type': 'application/json'}),
       }
       for (const [k, v] of Object.entries(extraHeaders ?? {})) headers[k.toLowerCase()] = v
@@ -194,6 +196,13 @@ export class AzureArmClient implements ArmClient {
         const requestId = response.headers['x-ms-request-id'] ?? response.headers['x-ms-correlation-request-id'] ?? clientRequestId
         this.logger.verbose(`← ${response.status} ${method} ${url} ${ms}ms ${requestId}`)
         if (response.status < 400) return this.toArmResponse(response, method, url, requestId)
+        if (response.status === 401 && !signedInAgain && this.credential.invalidate?.(token)) {
+          // A cached token ARM refuses (revoked, the emulator restarted): drop it and sign in once
+          // more. Safe for any method: a 401 means the request was not carried out.
+          signedInAgain = true
+          attempt--
+          continue
+        }
         const error = ArmError.fromResponse({status: response.status, headers: response.headers, body: response.body, method, url})
         if (!idempotent || !RETRYABLE_STATUS.has(response.status)) throw error
         const wait = retryAfterMs(response.headers, this.now())

@@ -6,6 +6,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {TokenCache} from '../../../src/lib/azure/token-cache.js'
 import {RUN_JS} from '../../helpers/cli.js'
 
 const TRACE = fileURLToPath(new URL('../../helpers/module-trace.mjs', import.meta.url))
@@ -51,6 +52,20 @@ describe('start-up stays light: heavy modules load only where they are used', fu
 
   it('hcctl token --access-token needs no @azure/identity and no axios', async () => {
     const {code, modules} = await modulesLoadedBy(['token', '--access-token', 'opaque'])
+    assert.equal(code, 0)
+    assert.deepEqual(heavyIn(modules), [])
+  })
+
+  it('a token from the token cache needs no @azure/identity (no sign-in at all)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hcctl-trace-cache-'))
+    const profile = join(dir, 'p.json')
+    const arm = 'https://127.0.0.1:9'
+    writeFileSync(profile, JSON.stringify({name: 'traced', armEndpoint: arm, authorityHost: arm, defaults: {tenantId: 't', clientId: 'c', clientSecret: 's'}}))
+    new TokenCache(join(dir, 'config', 'token-cache.json')).set(
+      {cloud: `traced ${arm}`, authority: arm, tenant: 't', source: 'client:c', scope: `${arm}/.default`},
+      {token: 'cached-token', expiresOnTimestamp: Date.now() + 3600_000},
+    )
+    const {code, modules} = await modulesLoadedBy(['token', '--cloud', profile], {HCCTL_CONFIG_DIR: join(dir, 'config')})
     assert.equal(code, 0)
     assert.deepEqual(heavyIn(modules), [])
   })

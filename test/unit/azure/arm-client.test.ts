@@ -331,3 +331,50 @@ describe('ARM client', () => {
     assert.equal(fake.requests.length, 0)
   })
 })
+
+describe('ARM client: a 401 to a cached token', () => {
+  /** A credential that first hands out a "cached" token, then fresh ones after invalidate. */
+  function cachingCredential() {
+    const c = {
+      kind: 'default-chain' as const,
+      sources: ['test'],
+      cached: 'cached-token' as string | undefined,
+      signIns: 0,
+      async getToken() {
+        if (c.cached) return {token: c.cached, expiresOnTimestamp: 4102444800000}
+        c.signIns++
+        return {token: `fresh-${c.signIns}`, expiresOnTimestamp: 4102444800000}
+      },
+      invalidate(token: string) {
+        if (token !== c.cached) return false
+        c.cached = undefined
+        return true
+      },
+    }
+    return c
+  }
+  const path = `/subscriptions/${SUB}/resourcegroups/rg`
+
+  it('drops the token, signs in once more and repeats the request (a POST too), without waiting', async () => {
+    const credential = cachingCredential()
+    const {arm, requests, sleeps} = client([json(401, {error: {code: 'InvalidAuthenticationToken', message: 'expired'}}), json(200, {ok: true})], {credential})
+    const res = await arm.request({method: 'POST', path: `${path}/doSomething`, apiVersion: '2022-09-01'})
+    assert.deepEqual(res.body, {ok: true})
+    assert.deepEqual(requests.map((r) => r.headers.authorization), ['Bearer cached-token', 'Bearer fresh-1'])
+    assert.equal(credential.signIns, 1)
+    assert.deepEqual(sleeps, [])
+  })
+
+  it('only once: a second 401 is the error (exit 5)', async () => {
+    const refused = json(401, {error: {code: 'AuthorizationFailed', message: 'no'}})
+    const {arm, requests} = client([refused, refused, refused], {credential: cachingCredential()})
+    await assert.rejects(arm.get(path), (e: ArmError) => e.status === 401 && e.exitCode === 5)
+    assert.equal(requests.length, 2)
+  })
+
+  it('a token that did not come from the cache is not retried', async () => {
+    const {arm, requests} = client([json(401, {error: {code: 'InvalidAuthenticationToken', message: 'no'}}), json(200, {})])
+    await assert.rejects(arm.get(path), (e: ArmError) => e.status === 401)
+    assert.equal(requests.length, 1)
+  })
+})
