@@ -136,7 +136,15 @@ describe('relay broker: SAS tokens and the control channel', function () {
     const senderPromise = open(connectUrl('anon'), h.ca)
     const {accept} = await inbox.json<{accept: AcceptCommand}>()
     const peer = await open(accept.address, h.ca)
-    ;(await senderPromise).terminate()
+    const sender = await senderPromise
+    // the unauthenticated sender is spliced to the listener: bytes flow both ways
+    const atPeer = once(peer, 'message')
+    sender.send('from the anonymous sender')
+    assert.equal(String((await atPeer)[0]), 'from the anonymous sender')
+    const atSender = once(sender, 'message')
+    peer.send('from the listener')
+    assert.equal(String((await atSender)[0]), 'from the listener')
+    sender.terminate()
     peer.terminate()
     ws.terminate()
   })

@@ -1,4 +1,5 @@
 import {strict as assert} from 'node:assert'
+import {once} from 'node:events'
 
 import WebSocket from 'ws'
 
@@ -172,9 +173,15 @@ describe('relay broker: WebSocket mode (raw protocol peers)', function () {
   it('treats a missing sb-hc-action as connect', async () => {
     const {inbox} = await listen(h)
     const senderPromise = open(h.wss('hc1'), h.ca, {headers: {ServiceBusAuthorization: h.token('hc1', 'defaultSender')}})
+    // the listener is offered the connection (an accept, as for an explicit connect) ...
     const {accept} = await inbox.json<{accept: AcceptCommand}>()
+    assert.match(accept.address, /sb-hc-action=accept/)
     const peer = await open(accept.address, h.ca)
     const sender = await senderPromise
+    // ... and the sender is spliced to it
+    const atPeer = once(peer, 'message')
+    sender.send('no action given')
+    assert.equal(String((await atPeer)[0]), 'no action given')
     sender.terminate()
     peer.terminate()
   })

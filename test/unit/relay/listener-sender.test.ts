@@ -149,9 +149,14 @@ describe('relay listener and sender (against a fake relay over TLS)', () => {
     await l.start()
     // the fake relay's ws answers pings automatically; a silent peer is simulated by pausing it
     const entry = relay.listeners[0]!
+    const reconnected = once(l, 'listening')
     ;(entry.ws as unknown as {_socket: {pause(): void}})._socket.pause()
     await once(l, 'disconnected')
-    await once(l, 'listening')
+    assert.equal(l.state().listening, false, 'a silent control channel is given up')
+    await reconnected
+    assert.equal(l.state().listening, true)
+    assert.equal(l.state().reconnects, 1)
+    assert.equal(relay.listeners.length, 2, 'a second control channel was opened')
   })
 })
 
