@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert'
 import {randomBytes} from 'node:crypto'
-import {once} from 'node:events'
+import {EventEmitter, once} from 'node:events'
 import {request} from 'node:http'
 import {type AddressInfo, connect, createServer, type Server, type Socket} from 'node:net'
 
@@ -80,11 +80,11 @@ describe('agent and forwarder (in process, fake relay)', () => {
   const creds = (keyName: string) => credentialsFromKey({host: relay.host, entity: 'hc1', keyName, key: KEY})
 
   async function startAgent(endpointPort: number, extra: Partial<ConstructorParameters<typeof Agent>[0]> = {}) {
-    const logs: RelayLogRecord[] = []
+    const logs = logBook()
     const agent = new Agent({
       hybridConnections: [{credentials: creds('defaultListener'), endpoint: {host: '127.0.0.1', port: endpointPort}}],
       transport: relay.transport,
-      log: (r) => logs.push(r),
+      log: logs.log,
       hostname: 'agent-host-1',
       drainTimeoutMs: 2000,
       health: {host: '127.0.0.1', port: 0},
@@ -97,8 +97,8 @@ describe('agent and forwarder (in process, fake relay)', () => {
   }
 
   async function startForward() {
-    const logs: RelayLogRecord[] = []
-    const f = new Forwarder({credentials: creds('defaultSender'), transport: relay.transport, local: {host: '127.0.0.1', port: 0}, log: (r) => logs.push(r), connectTimeoutMs: 5000})
+    const logs = logBook()
+    const f = new Forwarder({credentials: creds('defaultSender'), transport: relay.transport, local: {host: '127.0.0.1', port: 0}, log: logs.log, connectTimeoutMs: 5000})
     const ready = await f.start()
     cleanup.push(() => f.stop())
     return {f, ready, logs}
@@ -111,15 +111,13 @@ describe('agent and forwarder (in process, fake relay)', () => {
     const back = await roundTrip(ready.port, payload)
     assert.ok(back.equals(payload))
     // the connection line comes when the tunnel closes
-    while (!logs.some((l) => l.event === 'connection')) await new Promise((r) => setTimeout(r, 10))
-    const line = logs.find((l) => l.event === 'connection')!
+    const line = await logs.first((l) => l.event === 'connection')
     assert.equal(line.result, 'ok')
     assert.equal(line.bytesToEndpoint, payload.length)
     assert.equal(line.bytesFromEndpoint, payload.length)
     assert.equal(line.endpoint, `127.0.0.1:${echo.port}`)
     assert.ok(typeof line.durationMs === 'number')
-    while (!flogs.some((l) => l.event === 'connection')) await new Promise((r) => setTimeout(r, 10))
-    assert.equal(flogs.find((l) => l.event === 'connection')!.result, 'ok')
+    assert.equal((await flogs.first((l) => l.event === 'connection')).result, 'ok')
 
     const port = agent.healthAddress()!.port
     const h = await get(port, '/healthz')
@@ -141,8 +139,7 @@ describe('agent and forwarder (in process, fake relay)', () => {
     const c = connect(ready.port, '127.0.0.1')
     c.on('error', () => {})
     await once(c, 'close')
-    while (!flogs.some((l) => l.event === 'connection')) await new Promise((r) => setTimeout(r, 10))
-    const fl = flogs.find((l) => l.event === 'connection')!
+    const fl = await flogs.first((l) => l.event === 'connection')
     assert.equal(fl.result, 'failed')
     assert.equal(fl.status, 502)
     assert.equal(fl.reason, `connect ECONNREFUSED 127.0.0.1:${dead} from agent on host agent-host-1`)
@@ -153,7 +150,7 @@ describe('agent and forwarder (in process, fake relay)', () => {
   })
 
   it('drains on stop: open tunnels finish, new senders are refused', async () => {
-    const {agent} = await startAgent(echo.port, {drainTimeoutMs: 5000})
+    const {agent, logs} = await startAgent(echo.port, {drainTimeoutMs: 5000})
     const {ready} = await startForward()
     const c = connect(ready.port, '127.0.0.1')
     await once(c, 'connect')
@@ -161,7 +158,7 @@ describe('agent and forwarder (in process, fake relay)', () => {
     await once(c, 'data')
     const stopping = agent.stop()
     // the tunnel still works while draining
-    await new Promise((r) => setTimeout(r, 50))
+    await logs.first((l) => l.event === 'draining')
     c.write('more')
     const [d] = (await once(c, 'data')) as [Buffer]
     assert.equal(d.toString(), 'more')
@@ -195,8 +192,8 @@ describe('agent and forwarder (in process, fake relay)', () => {
 
   it('a forwarder with no port given uses the endpoint port, or a free one when taken', async () => {
     relay.userMetadata = `[{"key":"endpoint","value":"db01:${echo.port}"}]`
-    const logs: RelayLogRecord[] = []
-    const f = new Forwarder({credentials: creds('defaultSender'), transport: relay.transport, local: {host: '127.0.0.1'}, log: (r) => logs.push(r)})
+    const logs = logBook()
+    const f = new Forwarder({credentials: creds('defaultSender'), transport: relay.transport, local: {host: '127.0.0.1'}, log: logs.log})
     const ready = await f.start()
     cleanup.push(() => f.stop())
     assert.notEqual(ready.port, echo.port, 'the echo server holds that port')
@@ -204,3 +201,22 @@ describe('agent and forwarder (in process, fake relay)', () => {
     assert.match(String(logs.find((l) => l.event === 'warning')?.msg), /taken/)
   })
 })
+
+/** Log records as they come (an array), with a promise for the first record that matches. */
+function logBook() {
+  const records: RelayLogRecord[] = []
+  const added = new EventEmitter()
+  return Object.assign(records, {
+    log: (r: RelayLogRecord) => {
+      records.push(r)
+      added.emit('record')
+    },
+    async first(match: (r: RelayLogRecord) => boolean): Promise<RelayLogRecord> {
+      for (;;) {
+        const found = records.find(match)
+        if (found) return found
+        await once(added, 'record')
+      }
+    },
+  })
+}
