@@ -10,7 +10,7 @@ import type {ArmClient, ArmRequest, ArmResponse, HttpMethod} from './arm-types.j
 import {type CloudProfile, armScope} from './clouds.js'
 import {armOrigin, originOf, pathOnly, resolveArmUrl} from './arm-url.js'
 import type {AccessToken, TokenCredential} from './credentials.js'
-import {CloudAgents, type ProxyOptions, type Transport, TransportError, type TransportResponse, axiosTransport} from './transport.js'
+import {CloudAgents, type ProxyOptions, type Transport, TransportError, type TransportResponse, httpsTransport} from './transport.js'
 
 export {DEFAULT_RETRY, type RetryOptions, defaultSleep, isIdempotent, retryAfterMs} from './arm-retry.js'
 export {DEFAULT_LRO, type LroOptions} from './arm-lro.js'
@@ -76,7 +76,7 @@ export class AzureArmClient implements ArmClient {
       this.transport = options.transport
     } else {
       this.agents = new CloudAgents(options.cloud, options.proxy)
-      this.transport = axiosTransport(this.agents)
+      this.transport = httpsTransport(this.agents)
     }
     this.sleep = options.sleep ?? defaultSleep
     this.now = options.now ?? Date.now

@@ -6,7 +6,7 @@ import type {CloudProfile} from './clouds.js'
 
 /**
  * The HTTP transport under the ARM client: one request, one answer, no retries, no auth.
- * The real one uses axios with a per-cloud https.Agent (the cloud's CA, proxies from
+ * The real one uses node:https with a per-cloud https.Agent (the cloud's CA, proxies from
  * HTTPS_PROXY/NO_PROXY); unit tests inject a fake.
  */
 export interface TransportRequest {
@@ -194,48 +194,54 @@ async function makeAgent(ca: string | undefined, proxyUrl: string | undefined): 
   return new CaProxyAgent(proxyUrl, {keepAlive: true}) as unknown as Agent
 }
 
-/** The real transport: axios (imported on first use) over the cloud's agents. */
-export function axiosTransport(agents: CloudAgents): Transport {
+/**
+ * The real transport: node:https over the cloud's agents. One request, the whole answer as
+ * text, no redirects followed, no retries (the ARM client owns those). Node's own client, not
+ * axios: axios resolves and compiles about 180 modules on every ARM command, which cost more
+ * than the request itself against a local endpoint.
+ */
+export function httpsTransport(agents: CloudAgents): Transport {
   return async (request) => {
-    const {default: axios} = await import('axios')
     const agent = await agents.agentFor(request.url)
-    const deadline = new AbortController()
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      deadline.abort()
-    }, request.timeoutMs)
-    const onAbort = () => deadline.abort()
-    request.signal?.addEventListener('abort', onAbort, {once: true})
-    try {
-      const res = await axios.request<string>({
-        method: request.method,
-        url: request.url,
-        headers: request.headers,
-        data: request.body,
-        httpsAgent: agent,
-        proxy: false,
-        signal: deadline.signal,
-        responseType: 'text',
-        transformResponse: [(d: unknown) => d],
-        validateStatus: () => true,
-        maxRedirects: 0,
-      })
-      const headers: Record<string, string> = {}
-      for (const [k, v] of Object.entries(res.headers as Record<string, unknown>)) {
-        if (v === undefined || v === null) continue
-        headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v)
+    const https = await import('node:https')
+    return new Promise<TransportResponse>((resolve, reject) => {
+      let settled = false
+      let timedOut = false
+      const finish = (error: Error | undefined, response?: TransportResponse) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        request.signal?.removeEventListener('abort', onAbort)
+        if (!error) return resolve(response!)
+        if (request.signal?.aborted) return reject(request.signal.reason ?? error)
+        if (timedOut) return reject(new TransportError(`no complete answer within ${request.timeoutMs} ms`, {code: 'ETIMEDOUT', timeout: true, cause: error}))
+        const e = error as Error & {code?: string; cause?: {code?: string}}
+        reject(new TransportError(e.message || String(error), {code: e.code ?? e.cause?.code, cause: error}))
       }
-      return {status: res.status, headers, body: typeof res.data === 'string' ? res.data : res.data === undefined ? '' : String(res.data)}
-    } catch (error) {
-      if (request.signal?.aborted) throw request.signal.reason ?? error
-      const e = error as Error & {code?: string; cause?: {code?: string}}
-      if (timedOut) throw new TransportError(`no complete answer within ${request.timeoutMs} ms`, {code: 'ETIMEDOUT', timeout: true, cause: error})
-      const code = e.cause?.code ?? e.code
-      throw new TransportError(e.message || String(error), {code, cause: error})
-    } finally {
-      clearTimeout(timer)
-      request.signal?.removeEventListener('abort', onAbort)
-    }
+      const headers: Record<string, string> = {...request.headers}
+      if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body))
+      const req = https.request(request.url, {method: request.method, headers, agent}, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('error', (e) => finish(e))
+        res.on('end', () => {
+          if (!res.complete) return finish(Object.assign(new Error('the connection closed before the answer was complete'), {code: 'ECONNRESET'}))
+          const out: Record<string, string> = {}
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v
+          }
+          finish(undefined, {status: res.statusCode ?? 0, headers: out, body: Buffer.concat(chunks).toString('utf8')})
+        })
+      })
+      const timer = setTimeout(() => {
+        timedOut = true
+        req.destroy(new Error('timeout'))
+      }, request.timeoutMs)
+      const onAbort = () => req.destroy(request.signal?.reason instanceof Error ? request.signal.reason : new Error('aborted'))
+      if (request.signal?.aborted) onAbort()
+      else request.signal?.addEventListener('abort', onAbort, {once: true})
+      req.on('error', (e) => finish(e))
+      req.end(request.body)
+    })
   }
 }
