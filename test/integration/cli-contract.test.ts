@@ -54,4 +54,12 @@ describe('cli contract (real process)', () => {
     const plain = await runCli(['token', '--decode', '--access-token', 'opaque-not-a-jwt'])
     assert.doesNotMatch(plain.stderr, /\bat /, 'no stack trace without --debug')
   })
+
+  it('--version prints the same line with and without the fast path in bin/run.js', async () => {
+    const fast = await runCli(['--version'])
+    const viaOclif = await runCli(['--version', '--verbose']) // more than one argument: oclif answers
+    assert.equal(fast.code, 0)
+    assert.match(fast.stdout, /^hcctl\/\d+\.\d+\.\d+\S* \S+-\S+ node-v\d+\.\d+\.\d+\n$/)
+    assert.equal(viaOclif.stdout, fast.stdout)
+  })
 })

@@ -34,7 +34,7 @@ describe('start-up stays light: heavy modules load only where they are used', fu
     it(`hcctl ${args.join(' ')} loads none of ${HEAVY.join(', ')}`, async () => {
       const {code, modules} = await modulesLoadedBy(args)
       assert.equal(code, 0)
-      assert.ok(modules.some((m) => m.endsWith('/dist/cli.js')), 'the trace works')
+      assert.ok(modules.some((m) => m.endsWith('/bin/run.js')), 'the trace works')
       assert.deepEqual(heavyIn(modules), [])
     })
   }
