@@ -51,17 +51,8 @@ function commandId(file: string): string {
     .join(':')
 }
 
-interface FlagLike {
-  type: string
-  char?: string
-  required?: boolean
-  multiple?: boolean
-  env?: string
-  options?: readonly string[]
-  default?: unknown
-  exclusive?: string[]
-  dependsOn?: string[]
-}
+/** What oclif's flag objects carry that the snapshot keeps (the same fields). */
+type FlagLike = FlagSnapshot
 
 function flagSnapshot(f: FlagLike): FlagSnapshot {
   const out: FlagSnapshot = {type: f.type}
