@@ -32,7 +32,7 @@ const opt = (name) => {
 const quick = argv.includes('--quick')
 const only = opt('only')?.split(',')
 const wanted = (section) => !only || only.includes(section)
-const rounds = Number(opt('rounds') ?? (quick ? 1 : 10))
+const rounds = Number(opt('rounds') ?? (quick ? 1 : 8))
 const out = opt('out') ?? join(ROOT, 'bench', 'results.json')
 const warmup = !quick // --quick proves that each figure can be measured, not what it is
 
