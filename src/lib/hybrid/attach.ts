@@ -1,8 +1,8 @@
 import {CheckFailedError, ConflictError, NotFoundError, UsageError} from '../errors.js'
 import {Run, doing, type HybridContext} from './context.js'
 import {type Endpoint, formatEndpoint, hostConcern, hostConcernMessage, parseEndpointMetadata} from './endpoint.js'
-import {parsePlanId, parseRelayId, relayPath, rulePath, sitePath} from './ids.js'
-import {type AccessKeys, type AppRef, appLabel, type PlanInfo, type ProvisioningOutcome, type RelayHybridConnection, type SiteInfo} from './model.js'
+import {authorizationRuleId, hybridConnectionId, siteId, tryParseHybridConnectionId, tryParseServerfarmId} from '../azure/resource-id.js'
+import {type AccessKeys, type AppRef, appLabel, type PlanInfo, siteRefOf, type ProvisioningOutcome, type RelayHybridConnection, type SiteInfo} from './model.js'
 import {validateAppName, validateHybridConnectionName, validateNamespaceName, validateResourceGroupName, validateRuleName, validateSlotName} from './naming.js'
 import {type LimitDecision, type TierRule, decideLimit, relayKey, tierFromSkuName, tierRule} from './plan.js'
 import {relayOf} from './usages.js'
@@ -68,7 +68,7 @@ export async function checkApp(run: Run, web: WebApi, ref: AppRef): Promise<AppC
     throw new ConflictError(`The app ${label} is a Windows custom container; App Service does not support hybrid connections there.`, {code: 'AppNotEligible'})
   }
   const farmId = site.properties?.serverFarmId
-  const planRef = farmId ? parsePlanId(farmId) : undefined
+  const planRef = farmId ? tryParseServerfarmId(farmId) : undefined
   if (!farmId || !planRef) throw new CheckFailedError(`The app ${label} reports no App Service plan (serverFarmId).`, {code: 'NoPlan'})
   const plan = await doing(`reading the plan ${planRef.plan} of ${label}`, () => web.getPlan(farmId))
   if (!plan) throw new NotFoundError(`The plan ${planRef.plan} of ${label} was not found in resource group ${planRef.resourceGroup}.`, {code: 'PlanNotFound'})
@@ -143,7 +143,7 @@ export function checkRelayUsable(run: Run, hc: RelayHybridConnection, input: {na
 
 /** Ensures a rule with `right` exists (creating it unless told not to); returns whether it exists now. */
 export async function ensureRule(run: Run, ctx: HybridContext, at: {rg: string; ns: string; hc: string}, rule: string, right: 'Send' | 'Listen', create = true): Promise<'exists' | 'created' | 'planned'> {
-  const id = rulePath(ctx.subscriptionId, at.rg, at.ns, at.hc, rule)
+  const id = authorizationRuleId({subscriptionId: ctx.subscriptionId, resourceGroup: at.rg, namespace: at.ns, hybridConnection: at.hc, rule})
   const existing = await doing(`reading the rule ${rule} of ${at.ns}/${at.hc}`, () => ctx.relay.getRule(at.rg, at.ns, at.hc, rule))
   if (existing) {
     if (!existing.rights.some((r) => r === right || r === 'Manage')) {
@@ -213,7 +213,7 @@ export async function attachChecked(run: Run, web: WebApi, input: AttachInput, a
       suggestions: [`Change the relay's endpoint with \`hcctl endpoint set ${hcName} --namespace ${ns} --resource-group ${relayRg} --endpoint ${formatEndpoint(input.expectedEndpoint)}\`, or fix the file.`],
     })
   }
-  const relayId = relayPath(ctx.subscriptionId, relayRg, ns, hcName)
+  const relayId = hybridConnectionId({subscriptionId: ctx.subscriptionId, resourceGroup: relayRg, namespace: ns, hybridConnection: hcName})
   const at = {rg: relayRg, ns, hc: hcName}
 
   // Preflight that needs no write: the rule's rights and the caller's listKeys permission.
@@ -266,7 +266,7 @@ export async function attachChecked(run: Run, web: WebApi, input: AttachInput, a
   }
   return {
     ...run.outcome(),
-    app: {name: app.ref.app, ...(app.ref.slot ? {slot: app.ref.slot} : {}), resourceGroup: app.ref.resourceGroup, ...(app.site.kind ? {kind: app.site.kind} : {}), id: sitePath(ctx.subscriptionId, app.ref)},
+    app: {name: app.ref.app, ...(app.ref.slot ? {slot: app.ref.slot} : {}), resourceGroup: app.ref.resourceGroup, ...(app.site.kind ? {kind: app.site.kind} : {}), id: siteId(siteRefOf(ctx.subscriptionId, app.ref))},
     plan: {name: app.planRef.plan, resourceGroup: app.planRef.resourceGroup, tier: app.tier.tier, current: limit.current + (limit.alreadyCounted ? 0 : 1), maximum: limit.maximum, scope: limit.scope, alreadyCounted: limit.alreadyCounted},
     relay: {id: relayId, namespace: ns, name: hcName, resourceGroup: relayRg, endpoint: formatEndpoint(endpoint)},
     keyName,
@@ -278,10 +278,10 @@ async function sameAttachment(web: WebApi, app: AppCheck, existing: {properties:
   const p = existing.properties ?? {}
   const w = body.properties
   const eq = (a: unknown, b: unknown) => String(a ?? '').toLowerCase() === String(b ?? '').toLowerCase()
-  const relayA = typeof p.relayArmUri === 'string' ? parseRelayId(p.relayArmUri) : undefined
-  const relayB = parseRelayId(w.relayArmUri)
+  const relayA = typeof p.relayArmUri === 'string' ? tryParseHybridConnectionId(p.relayArmUri) : undefined
+  const relayB = tryParseHybridConnectionId(w.relayArmUri)
   if (!eq(p.hostname, w.hostname) || Number(p.port) !== w.port || !eq(p.sendKeyName, w.sendKeyName) || !eq(p.serviceBusSuffix, w.serviceBusSuffix)) return false
-  if (!relayA || !relayB || !eq(relayA.resourceGroup, relayB.resourceGroup) || !eq(relayA.namespace, relayB.namespace) || !eq(relayA.name, relayB.name)) return false
+  if (!relayA || !relayB || !eq(relayA.resourceGroup, relayB.resourceGroup) || !eq(relayA.namespace, relayB.namespace) || !eq(relayA.hybridConnection, relayB.hybridConnection)) return false
   if (!keys) return true // a dry run of a rule to create: nothing to compare yet
   // The key is blanked in responses; the plan's listKeys tells which key the apps hold.
   const held = await doing('reading the key the plan holds', () => web.listPlanRelayKey(app.plan.id, w.serviceBusNamespace, w.relayName), {listKeys: true})
@@ -318,7 +318,7 @@ export function parseAttachFile(text: string, source: string): {namespace?: stri
     return v
   }
   const relayArmUri = str('relayArmUri')
-  const relay = relayArmUri ? parseRelayId(relayArmUri) : undefined
+  const relay = relayArmUri ? tryParseHybridConnectionId(relayArmUri) : undefined
   if (relayArmUri && !relay) throw new UsageError(`${source}: properties.relayArmUri "${relayArmUri}" is not a hybrid connection id (…/providers/Microsoft.Relay/namespaces/NS/hybridConnections/HC).`, {code: 'InvalidFile'})
   const host = str('hostName') ?? str('hostname')
   const portRaw = get('port')
@@ -331,7 +331,7 @@ export function parseAttachFile(text: string, source: string): {namespace?: stri
   const name = typeof d.name === 'string' ? d.name.split('/').pop() : undefined
   return {
     namespace: str('serviceBusNamespace') ?? relay?.namespace,
-    hybridConnection: str('relayName') ?? relay?.name ?? name,
+    hybridConnection: str('relayName') ?? relay?.hybridConnection ?? name,
     relayResourceGroup: relay?.resourceGroup,
     keyName: str('sendKeyName'),
     ...(endpoint ? {endpoint} : {}),

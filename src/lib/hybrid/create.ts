@@ -2,7 +2,7 @@ import {ConflictError, NotFoundError, UsageError} from '../errors.js'
 import {type AttachResult, DEFAULT_LISTENER, DEFAULT_SENDER, attachChecked, checkApp, ensureRule, validateAttachInput, type AppCheck} from './attach.js'
 import {Run, doing, type HybridContext} from './context.js'
 import {type Endpoint, formatEndpoint, formatEndpointMetadata, hostConcern, hostConcernMessage, parseEndpoint, parseEndpointMetadata, sameEndpoint} from './endpoint.js'
-import {relayNamespacePath, relayPath} from './ids.js'
+import {hybridConnectionId, relayNamespaceId} from '../azure/resource-id.js'
 import type {AppRef, ProvisioningOutcome, RelayHybridConnection} from './model.js'
 import {validateHybridConnectionName, validateNamespaceName, validateResourceGroupName} from './naming.js'
 import {WebApi} from './web.js'
@@ -55,7 +55,7 @@ export async function create(ctx: HybridContext, input: CreateInput): Promise<Cr
   // Preflight: the app and its plan, the namespace, the existing hybrid connection.
   let app: AppCheck | undefined
   if (appRef) app = await checkApp(run, web, appRef)
-  const nsId = relayNamespacePath(ctx.subscriptionId, rg, ns)
+  const nsId = relayNamespaceId({subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns})
   const existingNs = await doing(`reading the namespace ${ns}`, () => ctx.relay.getNamespace(rg, ns))
   let location = input.location
   if (!existingNs) {
@@ -67,7 +67,7 @@ export async function create(ctx: HybridContext, input: CreateInput): Promise<Cr
     }
     if (!location) location = await resourceGroupLocation(ctx, rg)
   }
-  const hcId = relayPath(ctx.subscriptionId, rg, ns, input.hybridConnection)
+  const hcId = hybridConnectionId({subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns, hybridConnection: input.hybridConnection})
   const existing = existingNs ? await doing(`reading the hybrid connection ${ns}/${input.hybridConnection}`, () => ctx.relay.getHybridConnection(rg, ns, input.hybridConnection)) : undefined
   let metadataToWrite: string | undefined
   if (existing) {

@@ -1,7 +1,7 @@
 import {CheckFailedError, UsageError} from '../errors.js'
 import {Run, doing, mapLimit, type HybridContext} from './context.js'
 import {formatEndpoint, formatEndpointMetadata, hostConcern, hostConcernMessage, parseEndpoint, parseEndpointMetadata, sameEndpoint} from './endpoint.js'
-import {relayPath} from './ids.js'
+import {hybridConnectionId} from '../azure/resource-id.js'
 import {appLabel, type ProvisioningOutcome} from './model.js'
 import {validateHybridConnectionName, validateNamespaceName, validateResourceGroupName} from './naming.js'
 import {collectUsers, type User} from './rotate.js'
@@ -60,7 +60,7 @@ export async function setEndpoint(ctx: HybridContext, input: EndpointSetInput): 
     keyFor.set(u, key)
   })
 
-  const hcId = relayPath(ctx.subscriptionId, rg, ns, name)
+  const hcId = hybridConnectionId({subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns, hybridConnection: name})
   const relaySame = metadata.ok && sameEndpoint(metadata.endpoint, endpoint) && metadata.endpoint.host === endpoint.host
   if (relaySame) {
     run.unchanged('hybrid connection', hcId, `endpoint ${formatEndpoint(endpoint)}`)

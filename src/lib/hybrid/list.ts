@@ -1,7 +1,7 @@
 import {NotFoundError, UsageError} from '../errors.js'
 import {doing, mapLimit, type HybridContext} from './context.js'
 import {formatEndpoint, parseEndpointMetadata} from './endpoint.js'
-import {parseRelayId, planPath} from './ids.js'
+import {serverfarmId, tryParseHybridConnectionId} from '../azure/resource-id.js'
 import {type AppRef, type RelayHybridConnection} from './model.js'
 import {validateAppName, validateNamespaceName, validatePlanName, validateResourceGroupName, validateSlotName} from './naming.js'
 import {relayKey} from './plan.js'
@@ -118,7 +118,7 @@ export async function list(ctx: HybridContext, input: ListInput): Promise<ListRe
     const site = await doing(`reading the app ${input.app}`, () => web.getSite(ref))
     if (!site) throw new NotFoundError(`The app ${input.app}${input.slot ? ` (slot ${input.slot})` : ''} was not found in resource group ${input.resourceGroup}.`, {code: 'AppNotFound'})
     const items = await doing(`listing the hybrid connections of ${input.app}`, () => web.listSiteRelays(ref))
-    const refs = items.map((i) => ({item: i, relay: relayOf(i), id: i.properties?.relayArmUri ? parseRelayId(i.properties.relayArmUri) : undefined}))
+    const refs = items.map((i) => ({item: i, relay: relayOf(i), id: i.properties?.relayArmUri ? tryParseHybridConnectionId(i.properties.relayArmUri) : undefined}))
     const index = await relayIndex(ctx, refs.filter((r) => r.id).map((r) => ({rg: r.id!.resourceGroup, ns: r.id!.namespace})))
     const rows = refs
       .filter((r) => r.relay)
@@ -133,7 +133,7 @@ export async function list(ctx: HybridContext, input: ListInput): Promise<ListRe
   }
   if (scope === 'plan') {
     validatePlanName(input.plan)
-    const path = planPath(ctx.subscriptionId, input.resourceGroup!, input.plan!)
+    const path = serverfarmId({subscriptionId: ctx.subscriptionId, resourceGroup: input.resourceGroup!, plan: input.plan!})
     const plan = await doing(`reading the plan ${input.plan}`, () => web.getPlan(path))
     if (!plan) throw new NotFoundError(`The App Service plan ${input.plan} was not found in resource group ${input.resourceGroup}.`, {code: 'PlanNotFound'})
     const {usages} = await doing(`listing the hybrid connections of plan ${input.plan}`, () => scanUsages(ctx, web, {plans: [{...plan, id: plan.id || path, name: plan.name || input.plan!}]}))
@@ -150,7 +150,7 @@ export async function list(ctx: HybridContext, input: ListInput): Promise<ListRe
     )
     const mine = usages.filter((u) => !u.relay || u.relay.resourceGroup.toLowerCase() === rg.toLowerCase())
     const index = new Map<string, RelayHybridConnection | null>(hcs.map((h) => [`${rg.toLowerCase()}/${relayKey(ns, h.name)}`, h]))
-    for (const u of mine) if (!u.relay) u.relay = {subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns, name: u.name}
+    for (const u of mine) if (!u.relay) u.relay = {subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns, hybridConnection: u.name}
     const rows = rowsFromUsages(mine, index)
     for (const h of hcs) {
       if (mine.some((u) => u.name.toLowerCase() === h.name.toLowerCase())) continue
