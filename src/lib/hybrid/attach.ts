@@ -1,6 +1,7 @@
 import {CheckFailedError, ConflictError, NotFoundError, UsageError} from '../errors.js'
 import {Run, doing, type HybridContext} from './context.js'
-import {type Endpoint, formatEndpoint, hostConcern, hostConcernMessage, parseEndpointMetadata} from './endpoint.js'
+import {hostConcern, hostConcernMessage} from './endpoint.js'
+import {type Endpoint, formatEndpoint, parseEndpointMetadata} from '../relay/endpoint.js'
 import {authorizationRuleId, hybridConnectionId, siteId, tryParseHybridConnectionId, tryParseServerfarmId} from '../azure/resource-id.js'
 import {type AccessKeys, type AppRef, appLabel, type PlanInfo, siteRefOf, type ProvisioningOutcome, type RelayHybridConnection, type SiteInfo} from './model.js'
 import {validateAppName, validateHybridConnectionName, validateNamespaceName, validateResourceGroupName, validateRuleName, validateSlotName} from './naming.js'

@@ -1,6 +1,7 @@
 import {CheckFailedError, UsageError} from '../errors.js'
 import {Run, doing, mapLimit, type HybridContext} from './context.js'
-import {formatEndpoint, formatEndpointMetadata, hostConcern, hostConcernMessage, parseEndpoint, parseEndpointMetadata, sameEndpoint} from './endpoint.js'
+import {hostConcern, hostConcernMessage, parseEndpoint} from './endpoint.js'
+import {formatEndpoint, formatEndpointMetadata, parseEndpointMetadata, sameEndpoint} from '../relay/endpoint.js'
 import {hybridConnectionId} from '../azure/resource-id.js'
 import {appLabel, type ProvisioningOutcome} from './model.js'
 import {validateHybridConnectionName, validateNamespaceName, validateResourceGroupName} from './naming.js'

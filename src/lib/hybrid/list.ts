@@ -1,6 +1,6 @@
 import {NotFoundError, UsageError} from '../errors.js'
 import {doing, mapLimit, type HybridContext} from './context.js'
-import {formatEndpoint, parseEndpointMetadata} from './endpoint.js'
+import {formatEndpoint, parseEndpointMetadata} from '../relay/endpoint.js'
 import {serverfarmId, tryParseHybridConnectionId} from '../azure/resource-id.js'
 import {type AppRef, type RelayHybridConnection} from './model.js'
 import {validateAppName, validateNamespaceName, validatePlanName, validateResourceGroupName, validateSlotName} from './naming.js'

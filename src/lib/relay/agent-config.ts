@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 
 import {UsageError} from '../errors.js'
 import {parseConnectionString, type RelayConnectionString} from './connection-string.js'
+import {type Endpoint, readHostPort} from './endpoint.js'
 
 /**
  * What `hcctl agent` listens on, from three sources merged in this order: `--connection-string`
@@ -215,19 +216,13 @@ function bad(path: string, why: string): UsageError {
 }
 
 /** `9090` → 127.0.0.1:9090; `host:port`; `[::1]:9090`. Loopback unless an address is given. */
-export function parseListenAddress(text: string, what: string): {host: string; port: number} {
+export function parseListenAddress(text: string, what: string): Endpoint {
   const t = text.trim()
-  let host = '127.0.0.1'
-  let portText = t
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(t)
-  if (m) {
-    host = m[1] ?? (m[2] || '127.0.0.1')
-    portText = m[3]!
+  const read = readHostPort(t, {defaultHost: '127.0.0.1', allowPortZero: true})
+  if (!read.ok) {
+    throw new UsageError(`${what} "${t.slice(0, 60)}" is not [address:]port: ${read.reason}.`, {code: 'InvalidAddress', suggestions: [`For example ${what === '--local' ? '127.0.0.1:1433 or 1433' : '127.0.0.1:9090 or 9090'}.`]})
   }
-  if (!/^\d+$/.test(portText) || Number(portText) > 65535) {
-    throw new UsageError(`${what} "${t.slice(0, 60)}" is not [address:]port.`, {code: 'InvalidAddress', suggestions: [`For example ${what === '--local' ? '127.0.0.1:1433 or 1433' : '127.0.0.1:9090 or 9090'}.`]})
-  }
-  return {host, port: Number(portText)}
+  return read.endpoint
 }
 
 /** A `--flag` value in seconds (`30`, `1.5`, `500ms`, `2m`); UsageError naming the flag when malformed. */

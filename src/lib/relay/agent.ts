@@ -4,7 +4,7 @@ import {hostname as osHostname} from 'node:os'
 
 import {HcctlError} from '../errors.js'
 import type {HybridConnectionCredentials} from './credentials.js'
-import {formatEndpoint, type Endpoint} from './endpoint-metadata.js'
+import {formatEndpoint, type Endpoint} from './endpoint.js'
 import {readEndpoint} from './management.js'
 import {type AcceptRequest, RelayListener, type ListenerOptions} from './listener.js'
 import {record, type RelayLogSink} from './log.js'

@@ -1,5 +1,6 @@
 import type {ArmClient} from '../../azure/arm-types.js'
-import {type Endpoint, formatEndpoint, hostConcern, hostConcernMessage, parseEndpointMetadata} from '../../hybrid/endpoint.js'
+import {hostConcern, hostConcernMessage} from '../../hybrid/endpoint.js'
+import {type Endpoint, formatEndpoint, parseEndpointMetadata} from '../../relay/endpoint.js'
 import {tryParseHybridConnectionId, tryParseServerfarmId} from '../../azure/resource-id.js'
 import type {AppRef, PlanInfo, RelayHybridConnection, SiteInfo, WebHybridConnection} from '../../hybrid/model.js'
 import {relayKey, tierFromSkuName, tierRule, type TierRule} from '../../hybrid/plan.js'
