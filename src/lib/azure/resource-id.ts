@@ -304,6 +304,16 @@ export function tryParseHybridConnectionId(id: string): HybridConnectionRef | un
   return {subscriptionId, resourceGroup, namespace, hybridConnection}
 }
 
+/** The relay namespace that `id` names or lies below; undefined if none. */
+export function tryParseRelayNamespaceId(id: string): RelayNamespaceRef | undefined {
+  const s = resourceIdSegments(id)
+  const subscriptionId = s.get('subscriptions')
+  const resourceGroup = s.get('resourcegroups')
+  const namespace = s.get('namespaces')
+  if (!subscriptionId || !resourceGroup || !namespace || s.get('providers')?.toLowerCase() !== 'microsoft.relay') return undefined
+  return {subscriptionId, resourceGroup, namespace}
+}
+
 /** The App Service plan that `id` names or lies below; undefined if none. */
 export function tryParseServerfarmId(id: string): ServerfarmRef | undefined {
   const s = resourceIdSegments(id)

@@ -1,7 +1,7 @@
 import {NotFoundError, UsageError} from '../errors.js'
 import {doing, mapLimit, type HybridContext} from './context.js'
 import {formatEndpoint, parseEndpointMetadata} from '../relay/endpoint.js'
-import {serverfarmId, tryParseHybridConnectionId} from '../azure/resource-id.js'
+import {serverfarmId, tryParseHybridConnectionId, tryParseRelayNamespaceId} from '../azure/resource-id.js'
 import {type AppRef, type RelayHybridConnection} from './model.js'
 import {validateAppName, validateNamespaceName, validatePlanName, validateResourceGroupName, validateSlotName} from './naming.js'
 import {relayKey} from './plan.js'
@@ -159,7 +159,26 @@ export async function list(ctx: HybridContext, input: ListInput): Promise<ListRe
     }
     return {scope, rows}
   }
-  const {usages} = await doing('listing the hybrid connections of the subscription', () => scanUsages(ctx, web))
-  const index = await relayIndex(ctx, usages.filter((u) => u.relay).map((u) => ({rg: u.relay!.resourceGroup, ns: u.namespace})))
-  return {scope, rows: rowsFromUsages(usages, index)}
+  // Every hybrid connection lives in a namespace, so the namespaces of the subscription and
+  // their connections are the complete list; the plans add which apps use which (attached ones
+  // whose namespace is not in this subscription still come from the plans).
+  const [{usages}, namespaces] = await Promise.all([
+    doing('listing the hybrid connections of the subscription', () => scanUsages(ctx, web)),
+    doing('listing the relay namespaces of the subscription', () => ctx.relay.listNamespaces()),
+  ])
+  const all = namespaces.flatMap((n) => {
+    const ref = tryParseRelayNamespaceId(n.id)
+    return ref ? [{rg: ref.resourceGroup, ns: n.name || ref.namespace}] : []
+  })
+  const index = await relayIndex(ctx, [...all, ...usages.filter((u) => u.relay).map((u) => ({rg: u.relay!.resourceGroup, ns: u.namespace}))])
+  const rows = rowsFromUsages(usages, index)
+  const used = new Set(usages.filter((u) => u.relay).map((u) => `${u.relay!.resourceGroup.toLowerCase()}/${relayKey(u.namespace, u.name)}`))
+  const names = new Map(all.map((n) => [`${n.rg}/${n.ns}`.toLowerCase(), n]))
+  for (const [key, h] of index) {
+    const where = names.get(key.split('/').slice(0, 2).join('/'))
+    if (!h || !where || used.has(key)) continue
+    const relayEndpoint = relayEndpointOf(h)
+    rows.push({namespace: where.ns, hybridConnection: h.name, relayResourceGroup: where.rg, ...(relayEndpoint ? {endpoint: relayEndpoint} : {}), ...status(h)})
+  }
+  return {scope, rows}
 }

@@ -267,6 +267,10 @@ export class FakeAzure {
         const n = self.namespaces.get(lc(`${rg}/${ns}`))
         return n && {id: `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Relay/namespaces/${n.name}`, name: n.name}
       },
+      async listNamespaces() {
+        self.check('GET', 'relay/namespaces')
+        return [...self.namespaces.values()].map((n) => ({id: `/subscriptions/${SUB}/resourceGroups/${n.rg}/providers/Microsoft.Relay/namespaces/${n.name}`, name: n.name}))
+      },
       async createNamespace(rg, ns) {
         rel('PUT', rg, ns)
         self.addNamespace(rg, ns)

@@ -230,7 +230,16 @@ describe('hybrid use-cases (fake Azure)', () => {
       const r = await list(az.context(), {})
       assert.equal(r.rows.length, 2)
       assert.deepEqual(r.rows[0], {app: 'web-1', appResourceGroup: 'apps', plan: 'plan-std', namespace: 'contoso-relay', hybridConnection: 'onprem-sql', relayResourceGroup: 'relay', endpoint: 'db01.corp:1433', status: 'Connected', listenerCount: 2, sendKeyName: 'defaultSender'})
-      assert.equal(az.calls.length, 4) // plans, plan relays, plan relay sites, namespace list
+      assert.equal(az.calls.length, 5) // plans, plan relays, plan relay sites, namespaces, namespace list
+    })
+
+    it('lists every hybrid connection of the subscription, unattached ones with no app', async () => {
+      const az = seeded().addHc('relay', 'contoso-relay', 'spare').addNamespace('other-rg', 'lonely-ns').addHc('other-rg', 'lonely-ns', 'demo-hc', {metadata: JSON.stringify([{key: 'endpoint', value: 'db09:5432'}])})
+      const r = await list(az.context(), {})
+      assert.deepEqual(r.rows.map((x) => `${x.namespace}/${x.hybridConnection}:${x.app ?? '-'}`).sort(), ['contoso-relay/onprem-sql:web-1', 'contoso-relay/onprem-sql:web-2', 'contoso-relay/spare:-', 'lonely-ns/demo-hc:-'])
+      assert.deepEqual(r.rows.find((x) => x.hybridConnection === 'demo-hc'), {namespace: 'lonely-ns', hybridConnection: 'demo-hc', relayResourceGroup: 'other-rg', endpoint: 'db09:5432', status: 'Not connected', listenerCount: 0})
+      // plans + each plan's relays + each (plan, relay) pair's sites + namespaces + each namespace's list
+      assert.equal(az.calls.length, 1 + 1 + 1 + 1 + 2, az.calls.join('\n'))
     })
 
     it('lists one app, one plan and one namespace (with unattached connections)', async () => {
