@@ -3,7 +3,7 @@ import {Run, doing, type HybridContext} from './context.js'
 import {hostConcern, hostConcernMessage} from './endpoint.js'
 import {type Endpoint, formatEndpoint, parseEndpointMetadata} from '../relay/endpoint.js'
 import {authorizationRuleId, hybridConnectionId, siteId, tryParseHybridConnectionId, tryParseServerfarmId} from '../azure/resource-id.js'
-import {type AccessKeys, type AppRef, appLabel, type PlanInfo, siteRefOf, type ProvisioningOutcome, type RelayHybridConnection, type SiteInfo} from './model.js'
+import {type AccessKeys, type AppRef, type AuthorizationRuleInfo, appLabel, type PlanInfo, siteRefOf, type ProvisioningOutcome, type RelayHybridConnection, type SiteInfo} from './model.js'
 import {validateAppName, validateHybridConnectionName, validateNamespaceName, validateResourceGroupName, validateRuleName, validateSlotName} from './naming.js'
 import {type LimitDecision, type TierRule, decideLimit, relayKey, tierFromSkuName, tierRule} from './plan.js'
 import {relayOf} from './usages.js'
@@ -142,17 +142,34 @@ export function checkRelayUsable(run: Run, hc: RelayHybridConnection, input: {na
   return metadata.endpoint
 }
 
-/** Ensures a rule with `right` exists (creating it unless told not to); returns whether it exists now. */
-export async function ensureRule(run: Run, ctx: HybridContext, at: {rg: string; ns: string; hc: string}, rule: string, right: 'Send' | 'Listen', create = true): Promise<'exists' | 'created' | 'planned'> {
-  const id = authorizationRuleId({subscriptionId: ctx.subscriptionId, resourceGroup: at.rg, namespace: at.ns, hybridConnection: at.hc, rule})
+/** Reads a rule and checks it has `right` (or Manage); undefined when it does not exist. */
+export async function readRuleWithRight(ctx: HybridContext, at: {rg: string; ns: string; hc: string}, rule: string, right: 'Send' | 'Listen'): Promise<AuthorizationRuleInfo | undefined> {
   const existing = await doing(`reading the rule ${rule} of ${at.ns}/${at.hc}`, () => ctx.relay.getRule(at.rg, at.ns, at.hc, rule))
+  if (existing && !existing.rights.some((r) => r === right || r === 'Manage')) {
+    throw new ConflictError(`The rule ${rule} of ${at.ns}/${at.hc} has the rights [${existing.rights.join(', ')}] but needs ${right}.`, {
+      code: 'RuleRightsMismatch',
+      suggestions: [`Use another rule name, or give ${rule} the ${right} right in the Relay blade.`],
+    })
+  }
+  return existing
+}
+
+/**
+ * Ensures a rule with `right` exists (creating it unless told not to); returns whether it exists
+ * now. `known` is the rule as a preflight read it (null: known to be absent), so it is not read twice.
+ */
+export async function ensureRule(
+  run: Run,
+  ctx: HybridContext,
+  at: {rg: string; ns: string; hc: string},
+  rule: string,
+  right: 'Send' | 'Listen',
+  create = true,
+  known?: AuthorizationRuleInfo | null,
+): Promise<'exists' | 'created' | 'planned'> {
+  const id = authorizationRuleId({subscriptionId: ctx.subscriptionId, resourceGroup: at.rg, namespace: at.ns, hybridConnection: at.hc, rule})
+  const existing = known === undefined ? await readRuleWithRight(ctx, at, rule, right) : (known ?? undefined)
   if (existing) {
-    if (!existing.rights.some((r) => r === right || r === 'Manage')) {
-      throw new ConflictError(`The rule ${rule} of ${at.ns}/${at.hc} has the rights [${existing.rights.join(', ')}] but needs ${right}.`, {
-        code: 'RuleRightsMismatch',
-        suggestions: [`Use another rule name, or give ${rule} the ${right} right in the Relay blade.`],
-      })
-    }
     run.unchanged(`rule ${rule}`, id, `rights ${existing.rights.join(', ')}`)
     return 'exists'
   }
@@ -189,7 +206,14 @@ export async function attach(ctx: HybridContext, input: AttachInput): Promise<At
  * The rest of attach once the app side is known. `planned` is the relay state a dry run of
  * `create` would have made (so the checks read it instead of a relay that does not exist yet).
  */
-export async function attachChecked(run: Run, web: WebApi, input: AttachInput, app: AppCheck, planned?: {hc: RelayHybridConnection; ruleWillExist: boolean}, options: {ruleEnsured?: boolean} = {}): Promise<AttachResult> {
+export async function attachChecked(
+  run: Run,
+  web: WebApi,
+  input: AttachInput,
+  app: AppCheck,
+  planned?: {hc: RelayHybridConnection; ruleWillExist: boolean},
+  options: {ruleEnsured?: boolean; limit?: LimitDecision} = {},
+): Promise<AttachResult> {
   const ctx = run.ctx
   const relayRg = input.relayResourceGroup ?? input.resourceGroup
   const {namespace: ns} = input
@@ -218,12 +242,12 @@ export async function attachChecked(run: Run, web: WebApi, input: AttachInput, a
   const at = {rg: relayRg, ns, hc: hcName}
 
   // Preflight that needs no write: the rule's rights and the caller's listKeys permission.
-  const existingRule = planned ? undefined : await doing(`reading the rule ${keyName}`, () => ctx.relay.getRule(relayRg, ns, hcName, keyName))
+  const existingRule = planned ? undefined : await readRuleWithRight(ctx, at, keyName, 'Send')
   let keys: AccessKeys | undefined
   if (existingRule) {
     keys = await doing(`listing the keys of ${keyName} on ${ns}/${hcName}`, () => ctx.relay.listKeys(relayRg, ns, hcName, keyName), {listKeys: true})
   }
-  const limit = await checkLimit(web, app, ns, hcName)
+  const limit = options.limit ?? (await checkLimit(web, app, ns, hcName))
   const webId = web.siteRelayPath(app.ref, ns, hcName)
   const existing = await doing(`reading the hybrid connections of ${appLabel(app.ref)}`, () => web.getSiteRelay(app.ref, ns, hcName))
 
@@ -231,7 +255,7 @@ export async function attachChecked(run: Run, web: WebApi, input: AttachInput, a
   if (planned) {
     if (!planned.ruleWillExist) await ensureRule(run, ctx, at, keyName, 'Send', input.createRule !== false)
   } else if (!options.ruleEnsured || !existingRule) {
-    const state = await ensureRule(run, ctx, at, keyName, 'Send', input.createRule !== false)
+    const state = await ensureRule(run, ctx, at, keyName, 'Send', input.createRule !== false, existingRule ?? null)
     if (state === 'created') keys = await doing(`listing the keys of ${keyName} on ${ns}/${hcName}`, () => ctx.relay.listKeys(relayRg, ns, hcName, keyName), {listKeys: true})
   }
 
