@@ -29,6 +29,8 @@ export interface AttachInput {
   strict?: boolean
   /** host:port the caller expects (from --from-file); must match the relay's endpoint. */
   expectedEndpoint?: Endpoint
+  /** The relay's subscription (from --from-file's relayArmUri); only the current one is supported. */
+  relaySubscriptionId?: string
 }
 
 export interface AttachResult extends ProvisioningOutcome {
@@ -195,6 +197,15 @@ export function validateAttachInput(input: AttachInput): void {
 /** Attaches an existing hybrid connection to an app (or slot). */
 export async function attach(ctx: HybridContext, input: AttachInput): Promise<AttachResult> {
   validateAttachInput(input)
+  if (input.relaySubscriptionId && input.relaySubscriptionId.toLowerCase() !== ctx.subscriptionId.toLowerCase()) {
+    throw new UsageError(
+      `The relay is in subscription ${input.relaySubscriptionId} (relayArmUri), not in ${ctx.subscriptionId}, where hcctl reads the relay and the app; hcctl attaches relays of the app's subscription only, and will not point the app at another relay than the one named.`,
+      {
+        code: 'RelayInOtherSubscription',
+        suggestions: ['Create or pick a hybrid connection in the app\'s subscription (`hcctl create ... --app APP`), or, when the app lives in that subscription too, pass --subscription ' + input.relaySubscriptionId + '.'],
+      },
+    )
+  }
   const run = new Run(ctx)
   const web = new WebApi(ctx.arm, ctx.subscriptionId, ctx.signal)
   const ref: AppRef = {resourceGroup: input.resourceGroup, app: input.app, ...(input.slot ? {slot: input.slot} : {})}
@@ -325,7 +336,10 @@ function describeDrift(existing: {properties: Record<string, unknown>}, body: We
  * Reads the JSON of the product docs' example (what armclient users PUT):
  * `{name, type, location, properties: {serviceBusNamespace, relayName, relayArmUri, hostName, port, sendKeyName, sendKeyValue}}`.
  */
-export function parseAttachFile(text: string, source: string): {namespace?: string; hybridConnection?: string; relayResourceGroup?: string; keyName?: string; endpoint?: Endpoint} {
+export function parseAttachFile(
+  text: string,
+  source: string,
+): {namespace?: string; hybridConnection?: string; relayResourceGroup?: string; relaySubscriptionId?: string; keyName?: string; endpoint?: Endpoint} {
   let data: unknown
   try {
     data = JSON.parse(text)
@@ -333,9 +347,12 @@ export function parseAttachFile(text: string, source: string): {namespace?: stri
     throw new UsageError(`${source} is not JSON: ${(error as Error).message}.`, {code: 'InvalidFile'})
   }
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new UsageError(`${source} must hold one JSON object (name, type, location, properties).`, {code: 'InvalidFile'})
+  // Azure reads property names without regard to case (hostName, hostname, HostName); so does this.
+  const field = (o: Record<string, unknown>, name: string): unknown => Object.entries(o).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1]
   const d = data as Record<string, unknown>
-  const props = (d.properties && typeof d.properties === 'object' ? d.properties : {}) as Record<string, unknown>
-  const get = (name: string): unknown => Object.entries(props).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1]
+  const rawProps = field(d, 'properties')
+  const props = (rawProps && typeof rawProps === 'object' && !Array.isArray(rawProps) ? rawProps : {}) as Record<string, unknown>
+  const get = (name: string): unknown => field(props, name)
   const str = (name: string): string | undefined => {
     const v = get(name)
     if (v === undefined || v === null || v === '') return undefined
@@ -345,7 +362,7 @@ export function parseAttachFile(text: string, source: string): {namespace?: stri
   const relayArmUri = str('relayArmUri')
   const relay = relayArmUri ? tryParseHybridConnectionId(relayArmUri) : undefined
   if (relayArmUri && !relay) throw new UsageError(`${source}: properties.relayArmUri "${relayArmUri}" is not a hybrid connection id (…/providers/Microsoft.Relay/namespaces/NS/hybridConnections/HC).`, {code: 'InvalidFile'})
-  const host = str('hostName') ?? str('hostname')
+  const host = str('hostName')
   const portRaw = get('port')
   let endpoint: Endpoint | undefined
   if (host !== undefined || portRaw !== undefined) {
@@ -353,8 +370,10 @@ export function parseAttachFile(text: string, source: string): {namespace?: stri
     if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`${source}: properties.hostName and properties.port must give a host and a port from 1 to 65535.`, {code: 'InvalidFile'})
     endpoint = {host, port}
   }
-  const name = typeof d.name === 'string' ? d.name.split('/').pop() : undefined
+  const rawName = field(d, 'name')
+  const name = typeof rawName === 'string' ? rawName.split('/').pop() : undefined
   return {
+    ...(relay ? {relaySubscriptionId: relay.subscriptionId} : {}),
     namespace: str('serviceBusNamespace') ?? relay?.namespace,
     hybridConnection: str('relayName') ?? relay?.hybridConnection ?? name,
     relayResourceGroup: relay?.resourceGroup,

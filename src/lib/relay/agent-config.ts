@@ -110,6 +110,22 @@ function fromConnectionString(text: string, origin: string): AgentHcSource {
 const TOP_KEYS = new Set(['hybridConnections', 'health', 'logFormat', 'drainTimeout', 'connectTimeout', 'idleTimeout', 'tokenTtl'])
 const HC_KEYS = new Set(['connectionString', 'connectionStringEnv', 'connectionStringFile', 'name', 'namespace', 'resourceGroup', 'subscription'])
 
+/**
+ * The mapping with its keys spelled as `known` spells them: names are read without regard to
+ * case, as Azure reads property names (`connectionstring` is `connectionString`).
+ */
+function canonicalKeys(o: Record<string, unknown>, known: Set<string>, unknown: (key: string) => Error, twice: (key: string) => Error): Record<string, unknown> {
+  const byLower = new Map([...known].map((k) => [k.toLowerCase(), k]))
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(o)) {
+    const name = byLower.get(k.toLowerCase())
+    if (!name) throw unknown(k)
+    if (name in out) throw twice(k)
+    out[name] = v
+  }
+  return out
+}
+
 async function parseConfigFile(path: string, options: LoadAgentConfigOptions): Promise<AgentConfig> {
   const read = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
   let text: string
@@ -126,16 +142,14 @@ async function parseConfigFile(path: string, options: LoadAgentConfigOptions): P
     throw bad(path, `it is not valid YAML (${(error as Error).message.split('\n')[0]})`)
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw bad(path, 'it is not a mapping with a hybridConnections list')
-  const d = doc as Record<string, unknown>
-  for (const k of Object.keys(d)) if (!TOP_KEYS.has(k)) throw bad(path, `unknown key "${k.slice(0, 40)}" (known: ${[...TOP_KEYS].join(', ')})`)
+  const d = canonicalKeys(doc as Record<string, unknown>, TOP_KEYS, (k) => bad(path, `unknown key "${k.slice(0, 40)}" (known: ${[...TOP_KEYS].join(', ')})`), (k) => bad(path, `the key "${k.slice(0, 40)}" is given twice`))
   const list = d.hybridConnections
   if (!Array.isArray(list) || list.length === 0) throw bad(path, '"hybridConnections" must be a non-empty list')
   const env = options.env ?? process.env
   const hcs = list.map((item, i): AgentHcSource => {
     const where = `hybridConnections[${i}]`
     if (!item || typeof item !== 'object' || Array.isArray(item)) throw bad(path, `${where} is not a mapping`)
-    const o = item as Record<string, unknown>
-    for (const k of Object.keys(o)) if (!HC_KEYS.has(k)) throw bad(path, `${where} has the unknown key "${k.slice(0, 40)}"`)
+    const o = canonicalKeys(item as Record<string, unknown>, HC_KEYS, (k) => bad(path, `${where} has the unknown key "${k.slice(0, 40)}"`), (k) => bad(path, `${where} gives the key "${k.slice(0, 40)}" twice`))
     const str = (k: string): string | undefined => {
       const v = o[k]
       if (v === undefined || v === null) return undefined

@@ -1,4 +1,7 @@
 import {strict as assert} from 'node:assert'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 import {type Emulator, type SeedFile, startEmulator} from '../../../src/emulator/index.js'
 import {type CliResult, runCli} from '../../helpers/cli.js'
@@ -77,6 +80,19 @@ describe('provisioning refusals leave Azure as it was (real processes against th
     await refuses(['attach', 'spare', ...relay, '--app', 'b6', '-g', 'basic', '--relay-resource-group', 'relay'], 6, /already uses 5 of 5/)
     await refuses(['attach', 'spare', ...relay, '--app', 'web-1', '-g', 'apps', '--relay-resource-group', 'relay', '--key-name', 'appSender', '--no-create-rule'], 4, /rule appSender does not exist/)
     await refuses(['attach', 'spare', ...relay, '--app', 'web-1', '-g', 'apps', '--relay-resource-group', 'relay'], 5, /listKeys/, {reader: true})
+  })
+
+  it('attach --from-file refuses a relay in another subscription (relayArmUri) instead of swapping it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hcctl-attach-'))
+    const file = join(dir, 'hctest.json')
+    const other = '11111111-2222-3333-4444-555555555555'
+    // The product docs' example, property names as the docs spell them (hostName).
+    writeFileSync(file, JSON.stringify({name: 'spare', type: 'Microsoft.Web/sites/hybridConnectionNamespaces/relays', location: 'West Europe', properties: {serviceBusNamespace: 'contoso-relay', relayName: 'spare', relayArmUri: `/subscriptions/${other}/resourceGroups/relay/providers/Microsoft.Relay/namespaces/contoso-relay/hybridConnections/spare`, hostName: 'db02.corp', port: 1433, sendKeyName: 'defaultSender', sendKeyValue: ''}}))
+    try {
+      await refuses(['attach', '--from-file', file, '--app', 'web-1', '-g', 'apps'], 2, new RegExp(`subscription ${other}`))
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('endpoint set refuses --strict localhost and a Reader, writing nothing', async () => {

@@ -95,6 +95,17 @@ tokenTtl: 5
     assert.match(e.message, /"drainTimeout" must be/)
     e = await usageError(loadAgentConfig({configFile: '/a.yaml', readFile: read({'/a.yaml': `hybridConnections:\n  - connectionString: "${CS().replace('SharedAccessKey=', 'SharedAccessKey=')};Bogus=1"\n`})}))
     assert.match(e.message, /hybridConnections\[0\].*unknown key "Bogus"/)
+    e = await usageError(loadAgentConfig({configFile: '/a.yaml', readFile: read({'/a.yaml': `hybridConnections:\n  - connectionString: "${CS()}"\nhealth: 1\nHealth: 2\n`})}))
+    assert.match(e.message, /"Health" is given twice/)
+  })
+
+  it('reads agent.yaml\'s key names in any case, as Azure reads property names', async () => {
+    const yaml = `HybridConnections:\n  - ConnectionString: "${CS('hc1')}"\n  - NAME: hc2\n    namespace: contoso-relay\n    ResourceGroup: onprem-rg\nhealth: 9090\nLogFormat: json\ndrainTIMEOUT: 5\n`
+    const c = await loadAgentConfig({configFile: '/a.yaml', readFile: () => yaml})
+    assert.deepEqual(c.hybridConnections.map((h) => (h.kind === 'arm' ? `${h.namespace}/${h.name}@${h.resourceGroup}` : h.connectionString.entityPath)), ['hc1', 'contoso-relay/hc2@onprem-rg'])
+    assert.equal(c.logFormat, 'json')
+    assert.equal(c.drainTimeoutSeconds, 5)
+    assert.equal(c.health, '9090')
   })
 
   it('durations, addresses and flags', async () => {
