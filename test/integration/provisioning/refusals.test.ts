@@ -105,6 +105,25 @@ describe('provisioning refusals leave Azure as it was (real processes against th
     await refuses(['keys', 'rotate', 'shared', ...relay, '-g', 'relay'], 5, /keys/, {reader: true})
   })
 
+  it('dry runs of create and endpoint set show the planned metadata exactly, and no key', async () => {
+    for (const [args, metadata] of [
+      [['create', 'planned-hc', ...relay, '-g', 'relay', '--endpoint', 'files.corp:445', '--app', 'web-1', '--app-resource-group', 'apps'], '[{"key":"endpoint","value":"files.corp:445"}]'],
+      [['endpoint', 'set', 'shared', ...relay, '-g', 'relay', '--endpoint', 'db09.corp:1433'], '[{"key":"endpoint","value":"db09.corp:1433"}]'],
+    ] as const) {
+      const before = JSON.stringify(emulator.state.data)
+      const json = await runCli([...args, '--dry-run', '--json'], {env})
+      assert.equal(json.code, 0, json.stderr)
+      const calls = json.json<{plannedCalls: Array<{method: string; body?: {properties?: {userMetadata?: string; sendKeyValue?: string}}}>}>().plannedCalls
+      assert.ok(calls.some((c) => c.body?.properties?.userMetadata === metadata), JSON.stringify(calls))
+      const human = await runCli([...args, '--dry-run'], {env})
+      assert.equal(human.code, 0, human.stderr)
+      assert.ok(human.stdout.includes(metadata.replace(/"/g, '\\"')) || human.stdout.includes(metadata), human.stdout)
+      const keys = emulator.state.data.namespaces.flatMap((n) => n.hybridConnections.flatMap((h) => h.rules.flatMap((r) => [r.primaryKey, r.secondaryKey])))
+      for (const out of [json.stdout, json.stderr, human.stdout, human.stderr]) for (const k of keys) assert.ok(!out.includes(k), 'no key in the output')
+      assert.equal(JSON.stringify(emulator.state.data), before)
+    }
+  })
+
   it('disconnect --delete-relay refuses while other apps use it, and detaches nobody first (exit 6)', async () => {
     await refuses(['disconnect', 'shared', ...relay, '--app', 'web-1', '-g', 'apps', '--relay-resource-group', 'relay', '--delete-relay', '--yes'], 6, /web-2/)
   })
