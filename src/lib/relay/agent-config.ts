@@ -24,6 +24,7 @@ import {type Endpoint, readHostPort} from './endpoint.js'
  *   connectTimeout: 5        # seconds, TCP connect to the endpoint
  *   idleTimeout: 0           # seconds, 0 = never
  *   tokenTtl: 3600           # seconds, lifetime of the SAS tokens the agent signs
+ *   endpointRefresh: 60      # seconds, re-read each endpoint this often (0 = never)
  */
 export type AgentHcSource =
   | {kind: 'connectionString'; connectionString: RelayConnectionString; origin: string}
@@ -36,6 +37,7 @@ export interface AgentFileSettings {
   connectTimeoutSeconds?: number
   idleTimeoutSeconds?: number
   tokenTtlSeconds?: number
+  endpointRefreshSeconds?: number
 }
 
 export interface AgentConfig extends AgentFileSettings {
@@ -107,7 +109,7 @@ function fromConnectionString(text: string, origin: string): AgentHcSource {
   return {kind: 'connectionString', connectionString: cs, origin}
 }
 
-const TOP_KEYS = new Set(['hybridConnections', 'health', 'logFormat', 'drainTimeout', 'connectTimeout', 'idleTimeout', 'tokenTtl'])
+const TOP_KEYS = new Set(['hybridConnections', 'health', 'logFormat', 'drainTimeout', 'connectTimeout', 'idleTimeout', 'tokenTtl', 'endpointRefresh'])
 const HC_KEYS = new Set(['connectionString', 'connectionStringEnv', 'connectionStringFile', 'name', 'namespace', 'resourceGroup', 'subscription'])
 
 /**
@@ -202,6 +204,7 @@ async function parseConfigFile(path: string, options: LoadAgentConfigOptions): P
   out.connectTimeoutSeconds = seconds('connectTimeout', 0.1)
   out.idleTimeoutSeconds = seconds('idleTimeout', 0)
   out.tokenTtlSeconds = seconds('tokenTtl', 2)
+  out.endpointRefreshSeconds = seconds('endpointRefresh', 0)
   return out
 }
 

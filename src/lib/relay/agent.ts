@@ -4,7 +4,7 @@ import {hostname as osHostname} from 'node:os'
 
 import {HcctlError} from '../errors.js'
 import type {HybridConnectionCredentials} from './credentials.js'
-import {formatEndpoint, type Endpoint} from './endpoint.js'
+import {DEFAULT_ENDPOINT_REFRESH_MS, formatEndpoint, type Endpoint} from './endpoint.js'
 import {readEndpoint} from './management.js'
 import {type AcceptRequest, RelayListener, type ListenerOptions} from './listener.js'
 import {record, type RelayLogSink} from './log.js'
@@ -41,6 +41,11 @@ export interface AgentOptions {
   drainTimeoutMs?: number
   /** Lifetime of the SAS tokens the listeners sign (default 3600 s). */
   tokenTtlSeconds?: number
+  /**
+   * Read each hybrid connection's endpoint metadata again this often (default 60 s; 0 = never),
+   * and whenever its listener reconnects, so an `hcctl endpoint set` reaches a running agent.
+   */
+  endpointRefreshMs?: number
   /** Named in rejection reasons (default os.hostname()). */
   hostname?: string
   /** Listener tuning (ping, backoff), for tests. */
@@ -93,6 +98,8 @@ export class Agent {
   private draining = false
   private healthServer?: Server
   private idle?: () => void
+  private refreshTimer?: NodeJS.Timeout
+  private readonly refreshAbort = new AbortController()
 
   constructor(options: AgentOptions) {
     this.options = options
@@ -139,12 +146,39 @@ export class Agent {
       await this.closeHealth()
       throw error
     }
+    const every = this.options.endpointRefreshMs ?? DEFAULT_ENDPOINT_REFRESH_MS
+    if (every > 0) {
+      this.refreshTimer = setInterval(() => void Promise.all(this.hcs.map((h) => this.refreshEndpoint(h))), every)
+      this.refreshTimer.unref()
+    }
+  }
+
+  /**
+   * Reads the hybrid connection's endpoint metadata again (the runtime management GET, with the
+   * listener's own key) and dials the new endpoint from the next sender on. A failed read keeps
+   * the endpoint it has and says so.
+   */
+  async refreshEndpoint(rt: HcRuntime): Promise<void> {
+    if (this.draining) return
+    const signal = this.refreshAbort.signal
+    try {
+      const next = await readEndpoint(rt.creds, this.options.transport ?? {}, {signal})
+      if (this.draining || formatEndpoint(next).toLowerCase() === formatEndpoint(rt.endpoint).toLowerCase()) return
+      this.log(record('info', 'endpoint', {hc: rt.label, from: formatEndpoint(rt.endpoint), to: formatEndpoint(next)}))
+      rt.endpoint = next
+    } catch (error) {
+      if (!signal.aborted) this.log(record('warn', 'warning', {hc: rt.label, msg: `could not read the endpoint again, still using ${formatEndpoint(rt.endpoint)}: ${(error as Error).message}`}))
+    }
   }
 
   private wire(rt: HcRuntime) {
     const {listener, label} = rt
-    const endpoint = formatEndpoint(rt.endpoint)
-    listener.on('listening', () => this.log(record('info', 'listening', {hc: label, endpoint, listenerId: listener.id})))
+    let connections = 0
+    listener.on('listening', () => {
+      this.log(record('info', 'listening', {hc: label, endpoint: formatEndpoint(rt.endpoint), listenerId: listener.id}))
+      // A reconnect may follow a change of the hybrid connection: read its endpoint again.
+      if (connections++ > 0 && (this.options.endpointRefreshMs ?? DEFAULT_ENDPOINT_REFRESH_MS) > 0) void this.refreshEndpoint(rt)
+    })
     listener.on('disconnected', (e: Error) => {
       if (!this.draining) this.log(record('warn', 'disconnected', {hc: label, error: e.message}))
     })
@@ -292,6 +326,8 @@ export class Agent {
   async stop(): Promise<AgentSummary> {
     const started = Date.now()
     this.draining = true
+    clearInterval(this.refreshTimer)
+    this.refreshAbort.abort()
     this.log(record('info', 'draining', {activeTunnels: this.activeTunnels(), drainTimeoutMs: this.options.drainTimeoutMs ?? 30_000}))
     await Promise.all(this.hcs.map((h) => h.listener.stop()))
     const drainMs = this.options.drainTimeoutMs ?? 30_000

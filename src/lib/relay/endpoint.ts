@@ -17,6 +17,9 @@ export interface Endpoint {
   port: number
 }
 
+/** How often a running agent reads its endpoint metadata again (`--endpoint-refresh`). */
+export const DEFAULT_ENDPOINT_REFRESH_MS = 60_000
+
 export interface HostPortOptions {
   /** Accept `PORT` and `:PORT` alone, meaning this host (addresses to listen on). */
   defaultHost?: string
