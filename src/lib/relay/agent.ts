@@ -1,4 +1,4 @@
-import {createServer, type Server} from 'node:http'
+import type {Server} from 'node:http'
 import {connect as netConnect, type Socket} from 'node:net'
 import {hostname as osHostname} from 'node:os'
 
@@ -8,7 +8,8 @@ import {DEFAULT_ENDPOINT_REFRESH_MS, formatEndpoint, type Endpoint} from './endp
 import {readEndpoint} from './management.js'
 import {type AcceptRequest, RelayListener, type ListenerOptions} from './listener.js'
 import {record, type RelayLogSink} from './log.js'
-import {renderMetrics, type MetricFamily} from './metrics.js'
+import {renderAgentMetrics} from './agent-metrics.js'
+import {closeHealthServer, serveHealth} from './health-server.js'
 import type {RelayTransport} from './transport.js'
 import {pipeTunnel, type Tunnel} from './tunnel.js'
 
@@ -75,7 +76,7 @@ export interface AgentSummary {
   drainMs: number
 }
 
-interface HcRuntime {
+export interface HcRuntime {
   label: string
   creds: HybridConnectionCredentials
   endpoint: Endpoint
@@ -276,42 +277,7 @@ export class Agent {
   }
 
   metrics(): string {
-    const per = (f: (h: HcRuntime) => number) => this.hcs.map((h) => ({labels: {hc: h.label}, value: f(h)}))
-    const families: MetricFamily[] = [
-      {name: 'hcctl_agent_listening', help: 'Whether the control channel of the hybrid connection is open (1) or not (0).', type: 'gauge', samples: per((h) => (h.listener.state().listening ? 1 : 0))},
-      {name: 'hcctl_agent_tunnels_active', help: 'Tunnels open now (including ones connecting to the endpoint).', type: 'gauge', samples: per((h) => h.active.size + h.pending)},
-      {name: 'hcctl_agent_accepts_total', help: 'Senders accepted (endpoint reachable, rendezvous completed).', type: 'counter', samples: per((h) => h.accepts)},
-      {name: 'hcctl_agent_rejects_total', help: 'Senders rejected (endpoint unreachable, or draining).', type: 'counter', samples: per((h) => h.rejects)},
-      {
-        name: 'hcctl_agent_tunnels_closed_total',
-        help: 'Tunnels that ended, by result.',
-        type: 'counter',
-        samples: this.hcs.flatMap((h) => [
-          {labels: {hc: h.label, result: 'ok'}, value: h.tunnelsOk},
-          {labels: {hc: h.label, result: 'error'}, value: h.tunnelsFailed},
-        ]),
-      },
-      {
-        name: 'hcctl_agent_bytes_total',
-        help: 'Bytes relayed, by direction, in tunnels that ended plus open ones.',
-        type: 'counter',
-        samples: this.hcs.flatMap((h) => {
-          let to = h.bytesToEndpoint
-          let from = h.bytesFromEndpoint
-          for (const t of h.active) {
-            const s = t.stats()
-            to += s.bytesFromRelay
-            from += s.bytesToRelay
-          }
-          return [
-            {labels: {hc: h.label, direction: 'to_endpoint'}, value: to},
-            {labels: {hc: h.label, direction: 'from_endpoint'}, value: from},
-          ]
-        }),
-      },
-      {name: 'hcctl_agent_reconnects_total', help: 'Control-channel reconnect attempts.', type: 'counter', samples: per((h) => h.listener.state().reconnects)},
-    ]
-    return renderMetrics(families)
+    return renderAgentMetrics(this.hcs)
   }
 
   /** Resolves when every listener has failed for good (the agent has nothing left to do). */
@@ -389,26 +355,7 @@ export class Agent {
   }
 
   private async startHealth(address: {host: string; port: number}) {
-    const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0]
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, {Allow: 'GET'}).end()
-      } else if (path === '/healthz') {
-        const h = this.health()
-        res.writeHead(h.status === 'ok' ? 200 : 503, {'Content-Type': 'application/json'}).end(JSON.stringify(h) + '\n')
-      } else if (path === '/metrics') {
-        res.writeHead(200, {'Content-Type': 'text/plain; version=0.0.4; charset=utf-8'}).end(this.metrics())
-      } else {
-        res.writeHead(404, {'Content-Type': 'text/plain'}).end('Not found: try /healthz or /metrics\n')
-      }
-    })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new HcctlError(`Cannot serve health on ${address.host}:${address.port}: ${e.code ?? e.message}.`, 6, {code: 'HealthAddressInUse', suggestions: ['Choose another --health address, or omit it.']})),
-      )
-      server.listen(address.port, address.host, () => resolve())
-    })
-    this.healthServer = server
+    this.healthServer = await serveHealth(address, {health: () => this.health(), metrics: () => this.metrics()})
     const a = this.healthAddress()
     this.log(record('info', 'health', {address: a ? `${a.host}:${a.port}` : undefined}))
   }
@@ -416,9 +363,7 @@ export class Agent {
   private async closeHealth() {
     const s = this.healthServer
     this.healthServer = undefined
-    if (!s) return
-    s.closeAllConnections?.()
-    await new Promise<void>((resolve) => s.close(() => resolve()))
+    if (s) await closeHealthServer(s)
   }
 }
 
