@@ -35,6 +35,7 @@ One log line per connection goes to stderr (text, or JSON with --log-format json
     'drain-timeout': Flags.string({description: 'On SIGINT/SIGTERM, let open tunnels finish for this long (seconds, or 500ms, 2m). Default 30.'}),
     'connect-timeout': Flags.string({description: 'TCP connect timeout to the endpoint (seconds). Default 10.'}),
     'idle-timeout': Flags.string({description: 'Close tunnels with no traffic for this long (seconds; 0 = never). Default 0.'}),
+    'endpoint-refresh': Flags.string({description: 'Read each hybrid connection\'s endpoint metadata again this often, and on every reconnect, so `hcctl endpoint set` reaches a running agent (seconds, or 2m; 0 = never). Default 60.', env: 'HCCTL_AGENT_ENDPOINT_REFRESH'}),
     'token-ttl': Flags.string({description: 'Lifetime of the SAS tokens the agent signs (seconds); renewed at half-life. Default 3600.', env: 'HCCTL_RELAY_TOKEN_TTL'}),
   }
 
@@ -58,6 +59,7 @@ One log line per connection goes to stderr (text, or JSON with --log-format json
       connectTimeout: f['connect-timeout'],
       idleTimeout: f['idle-timeout'],
       tokenTtl: f['token-ttl'],
+      endpointRefresh: f['endpoint-refresh'],
       signal: this.abort.signal,
       writeLog: (line) => process.stderr.write(line + '\n'),
       resolveArm: armResolvers(() => this.azure(), this.abort.signal).listener,

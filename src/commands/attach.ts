@@ -56,6 +56,7 @@ export default class Attach extends ProvisioningCommand<typeof Attach> {
       createRule: f['create-rule'],
       strict: f.strict,
       expectedEndpoint: file.endpoint,
+      relaySubscriptionId: file.relaySubscriptionId,
     })
     this.renderOutcome(result, `${result.app.name}${result.app.slot ? `/${result.app.slot}` : ''} → ${result.relay.namespace}/${result.relay.name} (${result.relay.endpoint}); plan ${result.plan.name} ${result.plan.tier}: ${result.plan.current} of ${result.plan.maximum}`)
     return result

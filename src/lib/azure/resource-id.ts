@@ -270,3 +270,67 @@ export function parseWebHybridConnectionId(id: string): WebHybridConnectionRef {
 function scopeOf(ref: ResourceGroupScope): {subscriptionId: string; resourceGroup: string} {
   return {subscriptionId: ref.subscriptionId, resourceGroup: ref.resourceGroup}
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lenient forms: for ids that ARM hands back (relayArmUri, list items, plan ids), which may name
+// a child of the resource wanted (a rule below a hybrid connection, a relay below a site) and
+// drift in casing. They read key/value segment pairs wherever they are and never throw.
+
+/** The key/value segment pairs of any id or path: keys lower-cased, names decoded, first one wins. */
+export function resourceIdSegments(id: string): Map<string, string> {
+  const parts = id.split('/').filter(Boolean)
+  const out = new Map<string, string>()
+  // providers/Microsoft.X is a key/value pair too; after it, pairs continue.
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const key = parts[i]!.toLowerCase()
+    if (out.has(key)) continue
+    try {
+      out.set(key, decodeURIComponent(parts[i + 1]!))
+    } catch {
+      out.set(key, parts[i + 1]!)
+    }
+  }
+  return out
+}
+
+/** The hybrid connection that `id` names or lies below (a rule id, for one); undefined if none. */
+export function tryParseHybridConnectionId(id: string): HybridConnectionRef | undefined {
+  const s = resourceIdSegments(id)
+  const subscriptionId = s.get('subscriptions')
+  const resourceGroup = s.get('resourcegroups')
+  const namespace = s.get('namespaces')
+  const hybridConnection = s.get('hybridconnections')
+  if (!subscriptionId || !resourceGroup || !namespace || !hybridConnection) return undefined
+  return {subscriptionId, resourceGroup, namespace, hybridConnection}
+}
+
+/** The relay namespace that `id` names or lies below; undefined if none. */
+export function tryParseRelayNamespaceId(id: string): RelayNamespaceRef | undefined {
+  const s = resourceIdSegments(id)
+  const subscriptionId = s.get('subscriptions')
+  const resourceGroup = s.get('resourcegroups')
+  const namespace = s.get('namespaces')
+  if (!subscriptionId || !resourceGroup || !namespace || s.get('providers')?.toLowerCase() !== 'microsoft.relay') return undefined
+  return {subscriptionId, resourceGroup, namespace}
+}
+
+/** The App Service plan that `id` names or lies below; undefined if none. */
+export function tryParseServerfarmId(id: string): ServerfarmRef | undefined {
+  const s = resourceIdSegments(id)
+  const subscriptionId = s.get('subscriptions')
+  const resourceGroup = s.get('resourcegroups')
+  const plan = s.get('serverfarms')
+  if (!subscriptionId || !resourceGroup || !plan) return undefined
+  return {subscriptionId, resourceGroup, plan}
+}
+
+/** The site or slot that `id` names or lies below; undefined if none. */
+export function tryParseSiteId(id: string): SiteRef | undefined {
+  const s = resourceIdSegments(id)
+  const subscriptionId = s.get('subscriptions')
+  const resourceGroup = s.get('resourcegroups')
+  const site = s.get('sites')
+  if (!subscriptionId || !resourceGroup || !site) return undefined
+  const slot = s.get('slots')
+  return slot ? {subscriptionId, resourceGroup, site, slot} : {subscriptionId, resourceGroup, site}
+}

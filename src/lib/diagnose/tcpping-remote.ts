@@ -2,7 +2,8 @@ import {isIP} from 'node:net'
 
 import type {ArmClient} from '../azure/arm-types.js'
 import {ExitCode, HcctlError, UsageError} from '../errors.js'
-import {sitePath} from '../hybrid/ids.js'
+import {siteId} from '../azure/resource-id.js'
+import {siteRefOf} from '../hybrid/model.js'
 import type {AppRef} from '../hybrid/model.js'
 import {relayOf} from '../hybrid/usages.js'
 import {WebApi} from '../hybrid/web.js'
@@ -37,7 +38,7 @@ export async function tcpPingFromApp(o: RemoteTcpPingOptions): Promise<TcpPingRe
     web.listSiteRelays(o.app),
     o.arm.request<unknown>({
       method: 'POST',
-      path: `${sitePath(o.subscriptionId, o.app)}/extensions/api/command`,
+      path: `${siteId(siteRefOf(o.subscriptionId, o.app))}/extensions/api/command`,
       body: {command: `tcpping -n ${Math.min(o.count, 20)} -w ${Math.max(1, Math.round(o.timeoutMs))} ${target}`, dir: null},
       idempotent: true,
       signal: o.signal,

@@ -18,7 +18,9 @@ export function formatDns(r: Pick<TcpPingResult, 'target' | 'dns' | 'from'>): st
 export function formatAttempt(a: TcpPingAttempt): string {
   const to = a.address ? ` ${a.address}` : ''
   if (a.connected) return `  ${a.seq}:${to} connected in ${a.timeMs} ms`
-  return `  ${a.seq}:${to} ${a.error}${a.timeMs !== undefined && a.error === 'timed out' ? ` after ${a.timeMs} ms` : ''}`
+  // "error" alone says nothing: the words of whoever failed (Kudu, the relay, the system) do.
+  const why = a.error === 'error' && a.message ? ` (${a.message.replace(/\s+/g, ' ').trim()})` : ''
+  return `  ${a.seq}:${to} ${a.error}${a.timeMs !== undefined && a.error === 'timed out' ? ` after ${a.timeMs} ms` : ''}${why}`
 }
 
 export function formatSummary(r: TcpPingResult): string {

@@ -3,6 +3,7 @@ import {connect as netConnect, isIP} from 'node:net'
 import {performance} from 'node:perf_hooks'
 
 import {UsageError} from '../errors.js'
+import {type Endpoint, readHostPort} from '../relay/endpoint.js'
 import {type LatencyStats, latencyStats, round2} from './stats.js'
 
 /** Why one attempt failed; stable strings (they are in `--json`). */
@@ -76,16 +77,15 @@ export function isNeverResolvable(host: string): boolean {
 }
 
 /** Splits `host:port`, `[v6]:port` (and rejects what is neither) for the tcpping argument. */
-export function parseHostPort(text: string): {host: string; port: number} {
-  const m = /^\[([0-9a-f:.%a-z]+)\]:(\d{1,5})$/i.exec(text) ?? /^([^:\s[\]/]+):(\d{1,5})$/.exec(text)
-  const port = m ? Number(m[2]) : NaN
-  if (!m || !(port >= 1 && port <= 65535)) {
-    throw new UsageError(`"${text}" is not host:port.`, {
+export function parseHostPort(text: string): Endpoint {
+  const read = readHostPort(text)
+  if (!read.ok) {
+    throw new UsageError(`"${text}" is not host:port: ${read.reason}.`, {
       code: 'InvalidHostPort',
       suggestions: ['Give a host and a port 1-65535, e.g. db01.corp.local:1433 or [::1]:8080.'],
     })
   }
-  return {host: m[1]!, port}
+  return read.endpoint
 }
 
 /** Maps a Node socket/DNS error to the words tcpping reports. */

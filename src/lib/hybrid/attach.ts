@@ -1,8 +1,9 @@
 import {CheckFailedError, ConflictError, NotFoundError, UsageError} from '../errors.js'
 import {Run, doing, type HybridContext} from './context.js'
-import {type Endpoint, formatEndpoint, hostConcern, hostConcernMessage, parseEndpointMetadata} from './endpoint.js'
-import {parsePlanId, parseRelayId, relayPath, rulePath, sitePath} from './ids.js'
-import {type AccessKeys, type AppRef, appLabel, type PlanInfo, type ProvisioningOutcome, type RelayHybridConnection, type SiteInfo} from './model.js'
+import {hostConcern, hostConcernMessage} from './endpoint.js'
+import {type Endpoint, formatEndpoint, parseEndpointMetadata} from '../relay/endpoint.js'
+import {authorizationRuleId, hybridConnectionId, siteId, tryParseHybridConnectionId, tryParseServerfarmId} from '../azure/resource-id.js'
+import {type AccessKeys, type AppRef, type AuthorizationRuleInfo, appLabel, type PlanInfo, siteRefOf, type ProvisioningOutcome, type RelayHybridConnection, type SiteInfo} from './model.js'
 import {validateAppName, validateHybridConnectionName, validateNamespaceName, validateResourceGroupName, validateRuleName, validateSlotName} from './naming.js'
 import {type LimitDecision, type TierRule, decideLimit, relayKey, tierFromSkuName, tierRule} from './plan.js'
 import {relayOf} from './usages.js'
@@ -28,6 +29,8 @@ export interface AttachInput {
   strict?: boolean
   /** host:port the caller expects (from --from-file); must match the relay's endpoint. */
   expectedEndpoint?: Endpoint
+  /** The relay's subscription (from --from-file's relayArmUri); only the current one is supported. */
+  relaySubscriptionId?: string
 }
 
 export interface AttachResult extends ProvisioningOutcome {
@@ -68,7 +71,7 @@ export async function checkApp(run: Run, web: WebApi, ref: AppRef): Promise<AppC
     throw new ConflictError(`The app ${label} is a Windows custom container; App Service does not support hybrid connections there.`, {code: 'AppNotEligible'})
   }
   const farmId = site.properties?.serverFarmId
-  const planRef = farmId ? parsePlanId(farmId) : undefined
+  const planRef = farmId ? tryParseServerfarmId(farmId) : undefined
   if (!farmId || !planRef) throw new CheckFailedError(`The app ${label} reports no App Service plan (serverFarmId).`, {code: 'NoPlan'})
   const plan = await doing(`reading the plan ${planRef.plan} of ${label}`, () => web.getPlan(farmId))
   if (!plan) throw new NotFoundError(`The plan ${planRef.plan} of ${label} was not found in resource group ${planRef.resourceGroup}.`, {code: 'PlanNotFound'})
@@ -141,17 +144,34 @@ export function checkRelayUsable(run: Run, hc: RelayHybridConnection, input: {na
   return metadata.endpoint
 }
 
-/** Ensures a rule with `right` exists (creating it unless told not to); returns whether it exists now. */
-export async function ensureRule(run: Run, ctx: HybridContext, at: {rg: string; ns: string; hc: string}, rule: string, right: 'Send' | 'Listen', create = true): Promise<'exists' | 'created' | 'planned'> {
-  const id = rulePath(ctx.subscriptionId, at.rg, at.ns, at.hc, rule)
+/** Reads a rule and checks it has `right` (or Manage); undefined when it does not exist. */
+export async function readRuleWithRight(ctx: HybridContext, at: {rg: string; ns: string; hc: string}, rule: string, right: 'Send' | 'Listen'): Promise<AuthorizationRuleInfo | undefined> {
   const existing = await doing(`reading the rule ${rule} of ${at.ns}/${at.hc}`, () => ctx.relay.getRule(at.rg, at.ns, at.hc, rule))
+  if (existing && !existing.rights.some((r) => r === right || r === 'Manage')) {
+    throw new ConflictError(`The rule ${rule} of ${at.ns}/${at.hc} has the rights [${existing.rights.join(', ')}] but needs ${right}.`, {
+      code: 'RuleRightsMismatch',
+      suggestions: [`Use another rule name, or give ${rule} the ${right} right in the Relay blade.`],
+    })
+  }
+  return existing
+}
+
+/**
+ * Ensures a rule with `right` exists (creating it unless told not to); returns whether it exists
+ * now. `known` is the rule as a preflight read it (null: known to be absent), so it is not read twice.
+ */
+export async function ensureRule(
+  run: Run,
+  ctx: HybridContext,
+  at: {rg: string; ns: string; hc: string},
+  rule: string,
+  right: 'Send' | 'Listen',
+  create = true,
+  known?: AuthorizationRuleInfo | null,
+): Promise<'exists' | 'created' | 'planned'> {
+  const id = authorizationRuleId({subscriptionId: ctx.subscriptionId, resourceGroup: at.rg, namespace: at.ns, hybridConnection: at.hc, rule})
+  const existing = known === undefined ? await readRuleWithRight(ctx, at, rule, right) : (known ?? undefined)
   if (existing) {
-    if (!existing.rights.some((r) => r === right || r === 'Manage')) {
-      throw new ConflictError(`The rule ${rule} of ${at.ns}/${at.hc} has the rights [${existing.rights.join(', ')}] but needs ${right}.`, {
-        code: 'RuleRightsMismatch',
-        suggestions: [`Use another rule name, or give ${rule} the ${right} right in the Relay blade.`],
-      })
-    }
     run.unchanged(`rule ${rule}`, id, `rights ${existing.rights.join(', ')}`)
     return 'exists'
   }
@@ -177,6 +197,15 @@ export function validateAttachInput(input: AttachInput): void {
 /** Attaches an existing hybrid connection to an app (or slot). */
 export async function attach(ctx: HybridContext, input: AttachInput): Promise<AttachResult> {
   validateAttachInput(input)
+  if (input.relaySubscriptionId && input.relaySubscriptionId.toLowerCase() !== ctx.subscriptionId.toLowerCase()) {
+    throw new UsageError(
+      `The relay is in subscription ${input.relaySubscriptionId} (relayArmUri), not in ${ctx.subscriptionId}, where hcctl reads the relay and the app; hcctl attaches relays of the app's subscription only, and will not point the app at another relay than the one named.`,
+      {
+        code: 'RelayInOtherSubscription',
+        suggestions: ['Create or pick a hybrid connection in the app\'s subscription (`hcctl create ... --app APP`), or, when the app lives in that subscription too, pass --subscription ' + input.relaySubscriptionId + '.'],
+      },
+    )
+  }
   const run = new Run(ctx)
   const web = new WebApi(ctx.arm, ctx.subscriptionId, ctx.signal)
   const ref: AppRef = {resourceGroup: input.resourceGroup, app: input.app, ...(input.slot ? {slot: input.slot} : {})}
@@ -188,7 +217,14 @@ export async function attach(ctx: HybridContext, input: AttachInput): Promise<At
  * The rest of attach once the app side is known. `planned` is the relay state a dry run of
  * `create` would have made (so the checks read it instead of a relay that does not exist yet).
  */
-export async function attachChecked(run: Run, web: WebApi, input: AttachInput, app: AppCheck, planned?: {hc: RelayHybridConnection; ruleWillExist: boolean}, options: {ruleEnsured?: boolean} = {}): Promise<AttachResult> {
+export async function attachChecked(
+  run: Run,
+  web: WebApi,
+  input: AttachInput,
+  app: AppCheck,
+  planned?: {hc: RelayHybridConnection; ruleWillExist: boolean},
+  options: {ruleEnsured?: boolean; limit?: LimitDecision} = {},
+): Promise<AttachResult> {
   const ctx = run.ctx
   const relayRg = input.relayResourceGroup ?? input.resourceGroup
   const {namespace: ns} = input
@@ -213,16 +249,16 @@ export async function attachChecked(run: Run, web: WebApi, input: AttachInput, a
       suggestions: [`Change the relay's endpoint with \`hcctl endpoint set ${hcName} --namespace ${ns} --resource-group ${relayRg} --endpoint ${formatEndpoint(input.expectedEndpoint)}\`, or fix the file.`],
     })
   }
-  const relayId = relayPath(ctx.subscriptionId, relayRg, ns, hcName)
+  const relayId = hybridConnectionId({subscriptionId: ctx.subscriptionId, resourceGroup: relayRg, namespace: ns, hybridConnection: hcName})
   const at = {rg: relayRg, ns, hc: hcName}
 
   // Preflight that needs no write: the rule's rights and the caller's listKeys permission.
-  const existingRule = planned ? undefined : await doing(`reading the rule ${keyName}`, () => ctx.relay.getRule(relayRg, ns, hcName, keyName))
+  const existingRule = planned ? undefined : await readRuleWithRight(ctx, at, keyName, 'Send')
   let keys: AccessKeys | undefined
   if (existingRule) {
     keys = await doing(`listing the keys of ${keyName} on ${ns}/${hcName}`, () => ctx.relay.listKeys(relayRg, ns, hcName, keyName), {listKeys: true})
   }
-  const limit = await checkLimit(web, app, ns, hcName)
+  const limit = options.limit ?? (await checkLimit(web, app, ns, hcName))
   const webId = web.siteRelayPath(app.ref, ns, hcName)
   const existing = await doing(`reading the hybrid connections of ${appLabel(app.ref)}`, () => web.getSiteRelay(app.ref, ns, hcName))
 
@@ -230,7 +266,7 @@ export async function attachChecked(run: Run, web: WebApi, input: AttachInput, a
   if (planned) {
     if (!planned.ruleWillExist) await ensureRule(run, ctx, at, keyName, 'Send', input.createRule !== false)
   } else if (!options.ruleEnsured || !existingRule) {
-    const state = await ensureRule(run, ctx, at, keyName, 'Send', input.createRule !== false)
+    const state = await ensureRule(run, ctx, at, keyName, 'Send', input.createRule !== false, existingRule ?? null)
     if (state === 'created') keys = await doing(`listing the keys of ${keyName} on ${ns}/${hcName}`, () => ctx.relay.listKeys(relayRg, ns, hcName, keyName), {listKeys: true})
   }
 
@@ -266,7 +302,7 @@ export async function attachChecked(run: Run, web: WebApi, input: AttachInput, a
   }
   return {
     ...run.outcome(),
-    app: {name: app.ref.app, ...(app.ref.slot ? {slot: app.ref.slot} : {}), resourceGroup: app.ref.resourceGroup, ...(app.site.kind ? {kind: app.site.kind} : {}), id: sitePath(ctx.subscriptionId, app.ref)},
+    app: {name: app.ref.app, ...(app.ref.slot ? {slot: app.ref.slot} : {}), resourceGroup: app.ref.resourceGroup, ...(app.site.kind ? {kind: app.site.kind} : {}), id: siteId(siteRefOf(ctx.subscriptionId, app.ref))},
     plan: {name: app.planRef.plan, resourceGroup: app.planRef.resourceGroup, tier: app.tier.tier, current: limit.current + (limit.alreadyCounted ? 0 : 1), maximum: limit.maximum, scope: limit.scope, alreadyCounted: limit.alreadyCounted},
     relay: {id: relayId, namespace: ns, name: hcName, resourceGroup: relayRg, endpoint: formatEndpoint(endpoint)},
     keyName,
@@ -278,10 +314,10 @@ async function sameAttachment(web: WebApi, app: AppCheck, existing: {properties:
   const p = existing.properties ?? {}
   const w = body.properties
   const eq = (a: unknown, b: unknown) => String(a ?? '').toLowerCase() === String(b ?? '').toLowerCase()
-  const relayA = typeof p.relayArmUri === 'string' ? parseRelayId(p.relayArmUri) : undefined
-  const relayB = parseRelayId(w.relayArmUri)
+  const relayA = typeof p.relayArmUri === 'string' ? tryParseHybridConnectionId(p.relayArmUri) : undefined
+  const relayB = tryParseHybridConnectionId(w.relayArmUri)
   if (!eq(p.hostname, w.hostname) || Number(p.port) !== w.port || !eq(p.sendKeyName, w.sendKeyName) || !eq(p.serviceBusSuffix, w.serviceBusSuffix)) return false
-  if (!relayA || !relayB || !eq(relayA.resourceGroup, relayB.resourceGroup) || !eq(relayA.namespace, relayB.namespace) || !eq(relayA.name, relayB.name)) return false
+  if (!relayA || !relayB || !eq(relayA.resourceGroup, relayB.resourceGroup) || !eq(relayA.namespace, relayB.namespace) || !eq(relayA.hybridConnection, relayB.hybridConnection)) return false
   if (!keys) return true // a dry run of a rule to create: nothing to compare yet
   // The key is blanked in responses; the plan's listKeys tells which key the apps hold.
   const held = await doing('reading the key the plan holds', () => web.listPlanRelayKey(app.plan.id, w.serviceBusNamespace, w.relayName), {listKeys: true})
@@ -300,7 +336,10 @@ function describeDrift(existing: {properties: Record<string, unknown>}, body: We
  * Reads the JSON of the product docs' example (what armclient users PUT):
  * `{name, type, location, properties: {serviceBusNamespace, relayName, relayArmUri, hostName, port, sendKeyName, sendKeyValue}}`.
  */
-export function parseAttachFile(text: string, source: string): {namespace?: string; hybridConnection?: string; relayResourceGroup?: string; keyName?: string; endpoint?: Endpoint} {
+export function parseAttachFile(
+  text: string,
+  source: string,
+): {namespace?: string; hybridConnection?: string; relayResourceGroup?: string; relaySubscriptionId?: string; keyName?: string; endpoint?: Endpoint} {
   let data: unknown
   try {
     data = JSON.parse(text)
@@ -308,9 +347,12 @@ export function parseAttachFile(text: string, source: string): {namespace?: stri
     throw new UsageError(`${source} is not JSON: ${(error as Error).message}.`, {code: 'InvalidFile'})
   }
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new UsageError(`${source} must hold one JSON object (name, type, location, properties).`, {code: 'InvalidFile'})
+  // Azure reads property names without regard to case (hostName, hostname, HostName); so does this.
+  const field = (o: Record<string, unknown>, name: string): unknown => Object.entries(o).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1]
   const d = data as Record<string, unknown>
-  const props = (d.properties && typeof d.properties === 'object' ? d.properties : {}) as Record<string, unknown>
-  const get = (name: string): unknown => Object.entries(props).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1]
+  const rawProps = field(d, 'properties')
+  const props = (rawProps && typeof rawProps === 'object' && !Array.isArray(rawProps) ? rawProps : {}) as Record<string, unknown>
+  const get = (name: string): unknown => field(props, name)
   const str = (name: string): string | undefined => {
     const v = get(name)
     if (v === undefined || v === null || v === '') return undefined
@@ -318,9 +360,9 @@ export function parseAttachFile(text: string, source: string): {namespace?: stri
     return v
   }
   const relayArmUri = str('relayArmUri')
-  const relay = relayArmUri ? parseRelayId(relayArmUri) : undefined
+  const relay = relayArmUri ? tryParseHybridConnectionId(relayArmUri) : undefined
   if (relayArmUri && !relay) throw new UsageError(`${source}: properties.relayArmUri "${relayArmUri}" is not a hybrid connection id (…/providers/Microsoft.Relay/namespaces/NS/hybridConnections/HC).`, {code: 'InvalidFile'})
-  const host = str('hostName') ?? str('hostname')
+  const host = str('hostName')
   const portRaw = get('port')
   let endpoint: Endpoint | undefined
   if (host !== undefined || portRaw !== undefined) {
@@ -328,10 +370,12 @@ export function parseAttachFile(text: string, source: string): {namespace?: stri
     if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`${source}: properties.hostName and properties.port must give a host and a port from 1 to 65535.`, {code: 'InvalidFile'})
     endpoint = {host, port}
   }
-  const name = typeof d.name === 'string' ? d.name.split('/').pop() : undefined
+  const rawName = field(d, 'name')
+  const name = typeof rawName === 'string' ? rawName.split('/').pop() : undefined
   return {
+    ...(relay ? {relaySubscriptionId: relay.subscriptionId} : {}),
     namespace: str('serviceBusNamespace') ?? relay?.namespace,
-    hybridConnection: str('relayName') ?? relay?.name ?? name,
+    hybridConnection: str('relayName') ?? relay?.hybridConnection ?? name,
     relayResourceGroup: relay?.resourceGroup,
     keyName: str('sendKeyName'),
     ...(endpoint ? {endpoint} : {}),

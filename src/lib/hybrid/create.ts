@@ -1,8 +1,9 @@
 import {ConflictError, NotFoundError, UsageError} from '../errors.js'
-import {type AttachResult, DEFAULT_LISTENER, DEFAULT_SENDER, attachChecked, checkApp, ensureRule, validateAttachInput, type AppCheck} from './attach.js'
+import {type AttachResult, DEFAULT_LISTENER, DEFAULT_SENDER, attachChecked, checkApp, checkLimit, ensureRule, readRuleWithRight, validateAttachInput, type AppCheck} from './attach.js'
 import {Run, doing, type HybridContext} from './context.js'
-import {type Endpoint, formatEndpoint, formatEndpointMetadata, hostConcern, hostConcernMessage, parseEndpoint, parseEndpointMetadata, sameEndpoint} from './endpoint.js'
-import {relayNamespacePath, relayPath} from './ids.js'
+import {hostConcern, hostConcernMessage, parseEndpoint} from './endpoint.js'
+import {type Endpoint, formatEndpoint, formatEndpointMetadata, parseEndpointMetadata, sameEndpoint} from '../relay/endpoint.js'
+import {hybridConnectionId, relayNamespaceId} from '../azure/resource-id.js'
 import type {AppRef, ProvisioningOutcome, RelayHybridConnection} from './model.js'
 import {validateHybridConnectionName, validateNamespaceName, validateResourceGroupName} from './naming.js'
 import {WebApi} from './web.js'
@@ -55,7 +56,7 @@ export async function create(ctx: HybridContext, input: CreateInput): Promise<Cr
   // Preflight: the app and its plan, the namespace, the existing hybrid connection.
   let app: AppCheck | undefined
   if (appRef) app = await checkApp(run, web, appRef)
-  const nsId = relayNamespacePath(ctx.subscriptionId, rg, ns)
+  const nsId = relayNamespaceId({subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns})
   const existingNs = await doing(`reading the namespace ${ns}`, () => ctx.relay.getNamespace(rg, ns))
   let location = input.location
   if (!existingNs) {
@@ -67,7 +68,7 @@ export async function create(ctx: HybridContext, input: CreateInput): Promise<Cr
     }
     if (!location) location = await resourceGroupLocation(ctx, rg)
   }
-  const hcId = relayPath(ctx.subscriptionId, rg, ns, input.hybridConnection)
+  const hcId = hybridConnectionId({subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns, hybridConnection: input.hybridConnection})
   const existing = existingNs ? await doing(`reading the hybrid connection ${ns}/${input.hybridConnection}`, () => ctx.relay.getHybridConnection(rg, ns, input.hybridConnection)) : undefined
   let metadataToWrite: string | undefined
   if (existing) {
@@ -96,6 +97,16 @@ export async function create(ctx: HybridContext, input: CreateInput): Promise<Cr
     }
   }
 
+  // The rules an existing connection has must have their rights, and the app's plan must have
+  // room, before anything is written (else a refusal would leave a half-made connection).
+  const sender = input.keyName ?? DEFAULT_SENDER
+  const hcName = existing?.name || input.hybridConnection
+  const at = {rg, ns, hc: hcName}
+  const rules = existing
+    ? {listener: (await readRuleWithRight(ctx, at, DEFAULT_LISTENER, 'Listen')) ?? null, sender: (await readRuleWithRight(ctx, at, sender, 'Send')) ?? null}
+    : undefined
+  const limit = app ? await checkLimit(web, app, ns, hcName) : undefined
+
   // Writes, in order.
   if (existingNs) {
     run.unchanged('namespace', nsId, `${ns} exists`)
@@ -120,10 +131,7 @@ export async function create(ctx: HybridContext, input: CreateInput): Promise<Cr
   } else {
     run.unchanged('hybrid connection', hcId, `${formatEndpoint(endpoint)}, client authorization required`)
   }
-  const hcName = hc!.name || input.hybridConnection
-  const at = {rg, ns, hc: hcName}
   const planned = run.dryRun && !existing
-  const sender = input.keyName ?? DEFAULT_SENDER
   if (planned) {
     // Nothing exists to read: record the rule writes.
     for (const [rule, right] of [[DEFAULT_LISTENER, 'Listen'], [sender, 'Send']] as const) {
@@ -131,8 +139,8 @@ export async function create(ctx: HybridContext, input: CreateInput): Promise<Cr
       await run.write({resource: `rule ${rule}`, id, action: 'create', detail: `rights ${right}`}, {method: 'PUT', path: id, body: {properties: {rights: [right]}}}, async () => undefined)
     }
   } else {
-    await ensureRule(run, ctx, at, DEFAULT_LISTENER, 'Listen')
-    await ensureRule(run, ctx, at, sender, 'Send')
+    await ensureRule(run, ctx, at, DEFAULT_LISTENER, 'Listen', true, rules?.listener)
+    await ensureRule(run, ctx, at, sender, 'Send', true, rules?.sender)
   }
 
   let attachResult: AttachResult | undefined
@@ -143,7 +151,7 @@ export async function create(ctx: HybridContext, input: CreateInput): Promise<Cr
       {hybridConnection: hcName, namespace: ns, app: appRef.app, slot: appRef.slot, resourceGroup: appRef.resourceGroup, relayResourceGroup: rg, keyName: sender, strict: input.strict},
       app,
       run.dryRun && (!existing || metadataToWrite) ? {hc: hc!, ruleWillExist: true} : undefined,
-      {ruleEnsured: true},
+      {ruleEnsured: true, limit},
     )
   }
   const outcome = run.outcome()

@@ -1,6 +1,6 @@
 import {ConflictError, NotFoundError, UsageError} from '../errors.js'
 import {Run, doing, type HybridContext} from './context.js'
-import {relayPath} from './ids.js'
+import {hybridConnectionId} from '../azure/resource-id.js'
 import {type AppRef, appLabel, type ProvisioningOutcome, sameApp} from './model.js'
 import {validateAppName, validateHybridConnectionName, validateNamespaceName, validateResourceGroupName, validateSlotName} from './naming.js'
 import {findUsers} from './show.js'
@@ -72,7 +72,7 @@ export async function disconnect(ctx: HybridContext, input: DisconnectInput): Pr
   }
   let relayDeleted = false
   if (input.deleteRelay) {
-    const id = relayPath(ctx.subscriptionId, relayRg, ns, hc)
+    const id = hybridConnectionId({subscriptionId: ctx.subscriptionId, resourceGroup: relayRg, namespace: ns, hybridConnection: hc})
     if (relayExists) {
       await run.write({resource: 'hybrid connection', id, action: 'delete'}, {method: 'DELETE', path: id}, () => doing(`deleting ${ns}/${hc}`, () => ctx.relay.deleteHybridConnection(relayRg, ns, hc)))
       relayDeleted = !run.dryRun

@@ -1,7 +1,8 @@
 import {CheckFailedError, UsageError} from '../errors.js'
 import {Run, doing, mapLimit, type HybridContext} from './context.js'
-import {formatEndpoint, formatEndpointMetadata, hostConcern, hostConcernMessage, parseEndpoint, parseEndpointMetadata, sameEndpoint} from './endpoint.js'
-import {relayPath} from './ids.js'
+import {hostConcern, hostConcernMessage, parseEndpoint} from './endpoint.js'
+import {DEFAULT_ENDPOINT_REFRESH_MS, formatEndpoint, formatEndpointMetadata, parseEndpointMetadata, sameEndpoint} from '../relay/endpoint.js'
+import {hybridConnectionId} from '../azure/resource-id.js'
 import {appLabel, type ProvisioningOutcome} from './model.js'
 import {validateHybridConnectionName, validateNamespaceName, validateResourceGroupName} from './naming.js'
 import {collectUsers, type User} from './rotate.js'
@@ -21,6 +22,8 @@ export interface EndpointSetResult extends ProvisioningOutcome {
   previous?: string
   endpoint: string
   apps: Array<{app: string; slot?: string; resourceGroup: string; plan: string; previous?: string}>
+  /** What running agents do about it. */
+  agents: string
 }
 
 /**
@@ -60,7 +63,7 @@ export async function setEndpoint(ctx: HybridContext, input: EndpointSetInput): 
     keyFor.set(u, key)
   })
 
-  const hcId = relayPath(ctx.subscriptionId, rg, ns, name)
+  const hcId = hybridConnectionId({subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns, hybridConnection: name})
   const relaySame = metadata.ok && sameEndpoint(metadata.endpoint, endpoint) && metadata.endpoint.host === endpoint.host
   if (relaySame) {
     run.unchanged('hybrid connection', hcId, `endpoint ${formatEndpoint(endpoint)}`)
@@ -115,5 +118,6 @@ export async function setEndpoint(ctx: HybridContext, input: EndpointSetInput): 
     ...(metadata.ok ? {previous: formatEndpoint(metadata.endpoint)} : {}),
     endpoint: formatEndpoint(endpoint),
     apps: users.map((u) => ({app: u.ref.app, ...(u.ref.slot ? {slot: u.ref.slot} : {}), resourceGroup: u.ref.resourceGroup, plan: u.planName, ...(toChange.includes(u) ? {previous: appEndpoint(u)} : {})})),
+    agents: `Running hcctl agents dial the new endpoint within their --endpoint-refresh interval (default ${DEFAULT_ENDPOINT_REFRESH_MS / 1000} s) and whenever they reconnect; other agents (the Hybrid Connection Manager) may need a restart.`,
   }
 }

@@ -1,7 +1,7 @@
 import {NotFoundError, UsageError} from '../errors.js'
 import {doing, mapLimit, type HybridContext} from './context.js'
-import {formatEndpoint, parseEndpointMetadata} from './endpoint.js'
-import {parseRelayId, planPath} from './ids.js'
+import {formatEndpoint, parseEndpointMetadata} from '../relay/endpoint.js'
+import {serverfarmId, tryParseHybridConnectionId, tryParseRelayNamespaceId} from '../azure/resource-id.js'
 import {type AppRef, type RelayHybridConnection} from './model.js'
 import {validateAppName, validateNamespaceName, validatePlanName, validateResourceGroupName, validateSlotName} from './naming.js'
 import {relayKey} from './plan.js'
@@ -118,7 +118,7 @@ export async function list(ctx: HybridContext, input: ListInput): Promise<ListRe
     const site = await doing(`reading the app ${input.app}`, () => web.getSite(ref))
     if (!site) throw new NotFoundError(`The app ${input.app}${input.slot ? ` (slot ${input.slot})` : ''} was not found in resource group ${input.resourceGroup}.`, {code: 'AppNotFound'})
     const items = await doing(`listing the hybrid connections of ${input.app}`, () => web.listSiteRelays(ref))
-    const refs = items.map((i) => ({item: i, relay: relayOf(i), id: i.properties?.relayArmUri ? parseRelayId(i.properties.relayArmUri) : undefined}))
+    const refs = items.map((i) => ({item: i, relay: relayOf(i), id: i.properties?.relayArmUri ? tryParseHybridConnectionId(i.properties.relayArmUri) : undefined}))
     const index = await relayIndex(ctx, refs.filter((r) => r.id).map((r) => ({rg: r.id!.resourceGroup, ns: r.id!.namespace})))
     const rows = refs
       .filter((r) => r.relay)
@@ -133,7 +133,7 @@ export async function list(ctx: HybridContext, input: ListInput): Promise<ListRe
   }
   if (scope === 'plan') {
     validatePlanName(input.plan)
-    const path = planPath(ctx.subscriptionId, input.resourceGroup!, input.plan!)
+    const path = serverfarmId({subscriptionId: ctx.subscriptionId, resourceGroup: input.resourceGroup!, plan: input.plan!})
     const plan = await doing(`reading the plan ${input.plan}`, () => web.getPlan(path))
     if (!plan) throw new NotFoundError(`The App Service plan ${input.plan} was not found in resource group ${input.resourceGroup}.`, {code: 'PlanNotFound'})
     const {usages} = await doing(`listing the hybrid connections of plan ${input.plan}`, () => scanUsages(ctx, web, {plans: [{...plan, id: plan.id || path, name: plan.name || input.plan!}]}))
@@ -150,7 +150,7 @@ export async function list(ctx: HybridContext, input: ListInput): Promise<ListRe
     )
     const mine = usages.filter((u) => !u.relay || u.relay.resourceGroup.toLowerCase() === rg.toLowerCase())
     const index = new Map<string, RelayHybridConnection | null>(hcs.map((h) => [`${rg.toLowerCase()}/${relayKey(ns, h.name)}`, h]))
-    for (const u of mine) if (!u.relay) u.relay = {subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns, name: u.name}
+    for (const u of mine) if (!u.relay) u.relay = {subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns, hybridConnection: u.name}
     const rows = rowsFromUsages(mine, index)
     for (const h of hcs) {
       if (mine.some((u) => u.name.toLowerCase() === h.name.toLowerCase())) continue
@@ -159,7 +159,26 @@ export async function list(ctx: HybridContext, input: ListInput): Promise<ListRe
     }
     return {scope, rows}
   }
-  const {usages} = await doing('listing the hybrid connections of the subscription', () => scanUsages(ctx, web))
-  const index = await relayIndex(ctx, usages.filter((u) => u.relay).map((u) => ({rg: u.relay!.resourceGroup, ns: u.namespace})))
-  return {scope, rows: rowsFromUsages(usages, index)}
+  // Every hybrid connection lives in a namespace, so the namespaces of the subscription and
+  // their connections are the complete list; the plans add which apps use which (attached ones
+  // whose namespace is not in this subscription still come from the plans).
+  const [{usages}, namespaces] = await Promise.all([
+    doing('listing the hybrid connections of the subscription', () => scanUsages(ctx, web)),
+    doing('listing the relay namespaces of the subscription', () => ctx.relay.listNamespaces()),
+  ])
+  const all = namespaces.flatMap((n) => {
+    const ref = tryParseRelayNamespaceId(n.id)
+    return ref ? [{rg: ref.resourceGroup, ns: n.name || ref.namespace}] : []
+  })
+  const index = await relayIndex(ctx, [...all, ...usages.filter((u) => u.relay).map((u) => ({rg: u.relay!.resourceGroup, ns: u.namespace}))])
+  const rows = rowsFromUsages(usages, index)
+  const used = new Set(usages.filter((u) => u.relay).map((u) => `${u.relay!.resourceGroup.toLowerCase()}/${relayKey(u.namespace, u.name)}`))
+  const names = new Map(all.map((n) => [`${n.rg}/${n.ns}`.toLowerCase(), n]))
+  for (const [key, h] of index) {
+    const where = names.get(key.split('/').slice(0, 2).join('/'))
+    if (!h || !where || used.has(key)) continue
+    const relayEndpoint = relayEndpointOf(h)
+    rows.push({namespace: where.ns, hybridConnection: h.name, relayResourceGroup: where.rg, ...(relayEndpoint ? {endpoint: relayEndpoint} : {}), ...status(h)})
+  }
+  return {scope, rows}
 }

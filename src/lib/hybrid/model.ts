@@ -1,3 +1,5 @@
+import type {SiteRef} from '../azure/resource-id.js'
+
 /**
  * The shapes lib/hybrid works with: the Relay side (as @azure/arm-relay returns it) and the
  * Microsoft.Web side (as ARM returns it), reduced to what the use-cases need.
@@ -78,6 +80,16 @@ export interface AppRef {
   resourceGroup: string
   app: string
   slot?: string
+}
+
+/** The ARM reference of an app (or slot) in a subscription. */
+export function siteRefOf(subscriptionId: string, a: AppRef): SiteRef {
+  return {subscriptionId, resourceGroup: a.resourceGroup, site: a.app, ...(a.slot ? {slot: a.slot} : {})}
+}
+
+/** The app (or slot) a site reference names. */
+export function appRefOf(s: SiteRef): AppRef {
+  return {resourceGroup: s.resourceGroup, app: s.site, ...(s.slot ? {slot: s.slot} : {})}
 }
 
 export function appLabel(a: AppRef): string {

@@ -1,6 +1,6 @@
 import {NotFoundError, UsageError} from '../errors.js'
 import {doing, type HybridContext} from './context.js'
-import {parsePlanId, planPath} from './ids.js'
+import {serverfarmId, tryParseServerfarmId} from '../azure/resource-id.js'
 import type {AppRef} from './model.js'
 import {validateAppName, validatePlanName, validateResourceGroupName, validateSlotName} from './naming.js'
 import {tierFromSkuName, tierRule} from './plan.js'
@@ -43,9 +43,9 @@ export async function planLimits(ctx: HybridContext, input: PlanLimitsInput): Pr
     if (!site.properties?.serverFarmId) throw new NotFoundError(`The app ${input.app} reports no App Service plan.`, {code: 'PlanNotFound'})
     planId = site.properties.serverFarmId
   } else {
-    planId = planPath(ctx.subscriptionId, input.resourceGroup, validatePlanName(input.plan))
+    planId = serverfarmId({subscriptionId: ctx.subscriptionId, resourceGroup: input.resourceGroup, plan: validatePlanName(input.plan)})
   }
-  const ref = parsePlanId(planId)!
+  const ref = tryParseServerfarmId(planId)!
   const plan = await doing(`reading the plan ${ref.plan}`, () => web.getPlan(planId))
   if (!plan) throw new NotFoundError(`The App Service plan ${ref.plan} was not found in resource group ${ref.resourceGroup}.`, {code: 'PlanNotFound'})
   const tierName = plan.sku?.tier ?? tierFromSkuName(plan.sku?.name) ?? ''

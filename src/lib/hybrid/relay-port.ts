@@ -9,6 +9,8 @@ import type {AccessKeys, AuthorizationRuleInfo, KeyType, RelayHybridConnection, 
  */
 export interface RelayPort {
   getNamespace(rg: string, ns: string): Promise<RelayNamespaceInfo | undefined>
+  /** Every namespace of the subscription (one paged request). */
+  listNamespaces(): Promise<RelayNamespaceInfo[]>
   /** Creates the namespace and waits for its long-running operation. */
   createNamespace(rg: string, ns: string, location: string): Promise<RelayNamespaceInfo>
   getHybridConnection(rg: string, ns: string, hc: string): Promise<RelayHybridConnection | undefined>
@@ -80,6 +82,9 @@ export function relayPortFromSdk(client: RelayAPI, signal?: AbortSignal): RelayP
     async getNamespace(rg, ns) {
       const n = await orUndefined(client.namespaces.get(rg, ns, o))
       return n && {id: n.id ?? '', name: n.name ?? ns, ...(n.location ? {location: n.location} : {}), ...(n.provisioningState ? {provisioningState: n.provisioningState} : {})}
+    },
+    async listNamespaces() {
+      return (await collect(client.namespaces.list(o))).map((n) => ({id: n.id ?? '', name: n.name ?? '', ...(n.location ? {location: n.location} : {})}))
     },
     async createNamespace(rg, ns, location) {
       const n = await client.namespaces.beginCreateOrUpdateAndWait(rg, ns, {location, sku: {name: 'Standard', tier: 'Standard'}}, {...o, updateIntervalInMs: 500})

@@ -1,7 +1,7 @@
 import {CheckFailedError, HcctlError, NotFoundError, isHcctlError} from '../errors.js'
 import {DEFAULT_SENDER} from './attach.js'
 import {Run, doing, explain, mapLimit, type HybridContext} from './context.js'
-import {rulePath} from './ids.js'
+import {authorizationRuleId} from '../azure/resource-id.js'
 import {type AccessKeys, type AppRef, appLabel, type KeyType, type ProvisioningOutcome, sameApp, type WebHybridConnection} from './model.js'
 import {validateHybridConnectionName, validateNamespaceName, validateResourceGroupName, validateRuleName} from './naming.js'
 import {findUsers, getRelayOrThrow} from './show.js'
@@ -64,7 +64,7 @@ export async function rotateKeys(ctx: HybridContext, input: RotateInput): Promis
   const users = await collectUsers(ctx, web, rg, ns, name)
   const rotating = users.filter((u) => String(u.item.properties.sendKeyName ?? '').toLowerCase() === keyName.toLowerCase())
   const skipped = users.filter((u) => !rotating.includes(u)).map((u) => ({app: u.ref.app, ...(u.ref.slot ? {slot: u.ref.slot} : {}), resourceGroup: u.ref.resourceGroup, sendKeyName: u.item.properties.sendKeyName}))
-  const ruleId = rulePath(ctx.subscriptionId, rg, ns, name, keyName)
+  const ruleId = authorizationRuleId({subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns, hybridConnection: name, rule: keyName})
   const state = {step: 0, onSecondary: [] as string[], onNewPrimary: [] as string[], primaryRegenerated: false, secondaryRegenerated: false}
   const resume = `hcctl keys rotate ${name} --namespace ${ns} --resource-group ${rg} --key-name ${keyName}`
 

@@ -2,8 +2,8 @@ import {NotFoundError} from '../errors.js'
 import {endpointFor, formatConnectionString} from '../relay/connection-string.js'
 import {DEFAULT_LISTENER} from './attach.js'
 import {doing, mapLimit, type HybridContext} from './context.js'
-import {formatEndpoint, parseEndpointMetadata} from './endpoint.js'
-import {relayPath} from './ids.js'
+import {formatEndpoint, parseEndpointMetadata} from '../relay/endpoint.js'
+import {hybridConnectionId} from '../azure/resource-id.js'
 import {type AppRef, type AuthorizationRuleInfo, type RelayHybridConnection} from './model.js'
 import {validateHybridConnectionName, validateNamespaceName, validateResourceGroupName, validateRuleName} from './naming.js'
 import {scanUsages, type RelayUsage} from './usages.js'
@@ -96,7 +96,7 @@ export async function show(ctx: HybridContext, input: ShowInput): Promise<ShowRe
   }
   const result: ShowResult = {
     relay: {
-      id: relayPath(ctx.subscriptionId, rg, ns, hc.name),
+      id: hybridConnectionId({subscriptionId: ctx.subscriptionId, resourceGroup: rg, namespace: ns, hybridConnection: hc.name}),
       namespace: ns,
       name: hc.name,
       resourceGroup: rg,

@@ -1,6 +1,6 @@
 import {mapLimit, type HybridContext} from './context.js'
-import {idSegments, parseAppId, parsePlanId, parseRelayId, type RelayRef} from './ids.js'
-import type {AppRef, PlanInfo, WebHybridConnection} from './model.js'
+import {resourceIdSegments, tryParseHybridConnectionId, tryParseServerfarmId, tryParseSiteId, type HybridConnectionRef} from '../azure/resource-id.js'
+import {appRefOf, type AppRef, type PlanInfo, type WebHybridConnection} from './model.js'
 import {relayKey} from './plan.js'
 import type {WebApi} from './web.js'
 
@@ -10,7 +10,7 @@ export interface RelayUsage {
   namespace: string
   name: string
   relayArmUri?: string
-  relay?: RelayRef
+  relay?: HybridConnectionRef
   hostname?: string
   port?: number
   sendKeyName?: string
@@ -26,12 +26,12 @@ export interface UsageScan {
 export function relayOf(item: WebHybridConnection): {namespace: string; name: string} | undefined {
   const p = item.properties ?? {}
   if (p.serviceBusNamespace && p.relayName) return {namespace: p.serviceBusNamespace, name: p.relayName}
-  const s = idSegments(item.id ?? '')
+  const s = resourceIdSegments(item.id ?? '')
   const ns = s.get('hybridconnectionnamespaces')
   const hc = s.get('relays')
   if (ns && hc) return {namespace: ns, name: hc}
-  const r = p.relayArmUri ? parseRelayId(p.relayArmUri) : undefined
-  return r ? {namespace: r.namespace, name: r.name} : undefined
+  const r = p.relayArmUri ? tryParseHybridConnectionId(p.relayArmUri) : undefined
+  return r ? {namespace: r.namespace, name: r.hybridConnection} : undefined
 }
 
 /**
@@ -51,7 +51,7 @@ export async function scanUsages(
   const usages: RelayUsage[] = []
   const needApps: RelayUsage[] = []
   for (const {plan, items} of perPlan) {
-    const ref = parsePlanId(plan.id)
+    const ref = tryParseServerfarmId(plan.id)
     const byKey = new Map<string, RelayUsage>()
     for (const item of items) {
       const relay = relayOf(item)
@@ -59,7 +59,7 @@ export async function scanUsages(
       if (options.want && !options.want(relay.namespace, relay.name)) continue
       const key = relayKey(relay.namespace, relay.name)
       let usage = byKey.get(key)
-      const siteRef = idSegments(item.id ?? '').has('sites') ? parseAppId(item.id) : undefined
+      const siteRef = resourceIdSegments(item.id ?? '').has('sites') ? tryParseSiteId(item.id) : undefined
       if (!usage) {
         const p = item.properties ?? {}
         usage = {
@@ -67,7 +67,7 @@ export async function scanUsages(
           namespace: relay.namespace,
           name: relay.name,
           ...(p.relayArmUri ? {relayArmUri: p.relayArmUri} : {}),
-          ...(p.relayArmUri && parseRelayId(p.relayArmUri) ? {relay: parseRelayId(p.relayArmUri)} : {}),
+          ...(p.relayArmUri && tryParseHybridConnectionId(p.relayArmUri) ? {relay: tryParseHybridConnectionId(p.relayArmUri)} : {}),
           ...(p.hostname ? {hostname: p.hostname} : {}),
           ...(typeof p.port === 'number' ? {port: p.port} : {}),
           ...(p.sendKeyName ? {sendKeyName: p.sendKeyName} : {}),
@@ -77,7 +77,7 @@ export async function scanUsages(
         usages.push(usage)
         if (!siteRef) needApps.push(usage)
       }
-      if (siteRef) usage.apps.push({resourceGroup: siteRef.resourceGroup, app: siteRef.app, ...(siteRef.slot ? {slot: siteRef.slot} : {})})
+      if (siteRef) usage.apps.push(appRefOf(siteRef))
     }
   }
   await mapLimit(needApps, limit, async (usage) => {

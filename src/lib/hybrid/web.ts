@@ -1,6 +1,7 @@
 import type {ArmClient} from '../azure/arm-types.js'
-import {parseAppId, planIdPath, siteRelayPath, sitePath} from './ids.js'
-import type {AppRef, PlanInfo, SiteInfo, WebHybridConnection} from './model.js'
+import {serverfarmId, siteId, tryParseServerfarmId, tryParseSiteId, webHybridConnectionId} from '../azure/resource-id.js'
+import {UsageError} from '../errors.js'
+import {appRefOf, siteRefOf, type AppRef, type PlanInfo, type SiteInfo, type WebHybridConnection} from './model.js'
 import {statusOf} from './relay-port.js'
 
 /**
@@ -15,15 +16,15 @@ export class WebApi {
   ) {}
 
   getSite(app: AppRef): Promise<SiteInfo | undefined> {
-    return this.arm.get<SiteInfo>(sitePath(this.subscriptionId, app), {allowNotFound: true, signal: this.signal})
+    return this.arm.get<SiteInfo>(siteId(siteRefOf(this.subscriptionId, app)), {allowNotFound: true, signal: this.signal})
   }
 
   listSlots(app: AppRef): Promise<SiteInfo[]> {
-    return this.arm.list<SiteInfo>(`${sitePath(this.subscriptionId, {resourceGroup: app.resourceGroup, app: app.app})}/slots`, {signal: this.signal})
+    return this.arm.list<SiteInfo>(`${siteId(siteRefOf(this.subscriptionId, {resourceGroup: app.resourceGroup, app: app.app}))}/slots`, {signal: this.signal})
   }
 
   getPlan(planId: string): Promise<PlanInfo | undefined> {
-    return this.arm.get<PlanInfo>(planIdPath(planId), {allowNotFound: true, signal: this.signal})
+    return this.arm.get<PlanInfo>(planPath(planId), {allowNotFound: true, signal: this.signal})
   }
 
   /** Every plan of the subscription (one paged request). */
@@ -32,24 +33,24 @@ export class WebApi {
   }
 
   async getPlanLimit(planId: string): Promise<{current: number; maximum: number} | undefined> {
-    const r = await this.arm.get<{properties?: {current?: number; maximum?: number}}>(`${planIdPath(planId)}/hybridConnectionPlanLimits/limit`, {allowNotFound: true, signal: this.signal})
+    const r = await this.arm.get<{properties?: {current?: number; maximum?: number}}>(`${planPath(planId)}/hybridConnectionPlanLimits/limit`, {allowNotFound: true, signal: this.signal})
     const p = r?.properties
     if (!p || typeof p.maximum !== 'number') return undefined
     return {current: typeof p.current === 'number' ? p.current : 0, maximum: p.maximum}
   }
 
   listPlanRelays(planId: string): Promise<WebHybridConnection[]> {
-    return this.arm.list<WebHybridConnection>(`${planIdPath(planId)}/hybridConnectionRelays`, {signal: this.signal})
+    return this.arm.list<WebHybridConnection>(`${planPath(planId)}/hybridConnectionRelays`, {signal: this.signal})
   }
 
   /** The apps (and slots) of a plan that use one relay (P5; items are ids or {id,name} objects). */
   async listPlanRelayApps(planId: string, ns: string, hc: string): Promise<AppRef[]> {
-    const items = await this.arm.list<unknown>(`${planIdPath(planId)}/hybridConnectionNamespaces/${encodeURIComponent(ns)}/relays/${encodeURIComponent(hc)}/sites`, {signal: this.signal})
+    const items = await this.arm.list<unknown>(`${planPath(planId)}/hybridConnectionNamespaces/${encodeURIComponent(ns)}/relays/${encodeURIComponent(hc)}/sites`, {signal: this.signal})
     const apps: AppRef[] = []
     for (const item of items) {
       const id = typeof item === 'string' ? item : typeof item === 'object' && item && typeof (item as {id?: unknown}).id === 'string' ? (item as {id: string}).id : undefined
-      const ref = id ? parseAppId(id) : undefined
-      if (ref) apps.push({resourceGroup: ref.resourceGroup, app: ref.app, ...(ref.slot ? {slot: ref.slot} : {})})
+      const ref = id ? tryParseSiteId(id) : undefined
+      if (ref) apps.push(appRefOf(ref))
     }
     return apps
   }
@@ -59,7 +60,7 @@ export class WebApi {
     try {
       const r = await this.arm.request<{properties?: {sendKeyName?: string; sendKeyValue?: string}}>({
         method: 'POST',
-        path: `${planIdPath(planId)}/hybridConnectionNamespaces/${encodeURIComponent(ns)}/relays/${encodeURIComponent(hc)}/listKeys`,
+        path: `${planPath(planId)}/hybridConnectionNamespaces/${encodeURIComponent(ns)}/relays/${encodeURIComponent(hc)}/listKeys`,
         idempotent: true,
         signal: this.signal,
       })
@@ -71,22 +72,22 @@ export class WebApi {
   }
 
   listSiteRelays(app: AppRef): Promise<WebHybridConnection[]> {
-    return this.arm.list<WebHybridConnection>(`${sitePath(this.subscriptionId, app)}/hybridConnectionRelays`, {signal: this.signal})
+    return this.arm.list<WebHybridConnection>(`${siteId(siteRefOf(this.subscriptionId, app))}/hybridConnectionRelays`, {signal: this.signal})
   }
 
   getSiteRelay(app: AppRef, ns: string, hc: string): Promise<WebHybridConnection | undefined> {
-    return this.arm.get<WebHybridConnection>(siteRelayPath(this.subscriptionId, app, ns, hc), {allowNotFound: true, signal: this.signal})
+    return this.arm.get<WebHybridConnection>(this.siteRelayPath(app, ns, hc), {allowNotFound: true, signal: this.signal})
   }
 
   async putSiteRelay(app: AppRef, ns: string, hc: string, body: WebRelayBody): Promise<WebHybridConnection> {
-    const r = await this.arm.request<WebHybridConnection>({method: 'PUT', path: siteRelayPath(this.subscriptionId, app, ns, hc), body, signal: this.signal})
+    const r = await this.arm.request<WebHybridConnection>({method: 'PUT', path: this.siteRelayPath(app, ns, hc), body, signal: this.signal})
     return r.body
   }
 
   /** Deletes the app's reference; false when it was already absent (Web answers 404). */
   async deleteSiteRelay(app: AppRef, ns: string, hc: string): Promise<boolean> {
     try {
-      await this.arm.request({method: 'DELETE', path: siteRelayPath(this.subscriptionId, app, ns, hc), signal: this.signal})
+      await this.arm.request({method: 'DELETE', path: this.siteRelayPath(app, ns, hc), signal: this.signal})
       return true
     } catch (error) {
       if (statusOf(error) === 404) return false
@@ -95,8 +96,15 @@ export class WebApi {
   }
 
   siteRelayPath(app: AppRef, ns: string, hc: string): string {
-    return siteRelayPath(this.subscriptionId, app, ns, hc)
+    return webHybridConnectionId({...siteRefOf(this.subscriptionId, app), namespace: ns, relay: hc})
   }
+}
+
+/** The plan's id, normalised; a UsageError when `planId` names no plan. */
+function planPath(planId: string): string {
+  const p = tryParseServerfarmId(planId)
+  if (!p) throw new UsageError(`"${planId}" is not an App Service plan id.`, {code: 'InvalidResourceId'})
+  return serverfarmId(p)
 }
 
 /** The body App Service expects (arm-surface.md §3.3). */

@@ -35,8 +35,10 @@ export function isSecretKey(name: string): boolean {
 }
 
 const PATTERNS: Array<[RegExp, string]> = [
-  // Bearer tokens (JWTs or opaque)
-  [/(Bearer\s+)[A-Za-z0-9\-._~+/]+=*/gi, `$1${REDACTED}`],
+  // Bearer tokens (JWTs or opaque; RFC 6750 token68, 20 characters at least), not the prose
+  // "a bearer token" nor a challenge's auth-params (`Bearer authorization_uri="…", error=…`:
+  // short names, and `name=` followed by a value, where a token68 ends in padding).
+  [/(Bearer\s+)(?![A-Za-z0-9\-._~]+=[A-Za-z0-9])[A-Za-z0-9\-._~+/]{20,}=*/gi, `$1${REDACTED}`],
   // Bare JWTs
   [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, REDACTED],
   // SAS signature parameter, raw or URL-encoded
@@ -47,9 +49,12 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/(sb-hc-token=)[^&\s"']+/gi, `$1${REDACTED}`],
   // JSON "key": "value" pairs with secret key names
   [
-    /("(?:primaryKey|secondaryKey|primaryConnectionString|secondaryConnectionString|sendKeyValue|key|client_secret|clientSecret|access_token|accessToken|refresh_token|id_token|password|token)"\s*:\s*")([^"]*)(")/gi,
+    /("(?:primaryKey|secondaryKey|primaryConnectionString|secondaryConnectionString|sendKeyValue|client_secret|clientSecret|access_token|accessToken|refresh_token|id_token|password|token)"\s*:\s*")([^"]*)(")/gi,
     `$1${REDACTED}$3`,
   ],
+  // "key" is a secret (regenerateKeys' body) except as the name of a {"key","value"} item,
+  // such as the endpoint metadata: there the value beside it is data and the key a name.
+  [/(?<!"value"\s*:\s*"[^"]*"\s*,\s*)("key"\s*:\s*")([^"]*)(")(?!\s*,\s*"value"\s*:)/gi, `$1${REDACTED}$3`],
   // form-encoded client_secret=...
   [/((?:client_secret|client_assertion|refresh_token|password)=)[^&\s]+/gi, `$1${REDACTED}`],
 ]
@@ -66,8 +71,11 @@ export function redactValue<T>(value: T): T {
   if (Array.isArray(value)) return value.map((v) => redactValue(v)) as T
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (isSecretKey(k) && typeof v === 'string' && v.length > 0) out[k] = REDACTED
+    const entries = Object.entries(value as Record<string, unknown>)
+    const nameValueItem = entries.some(([k]) => k.toLowerCase() === 'value')
+    for (const [k, v] of entries) {
+      if (nameValueItem && k.toLowerCase() === 'key') out[k] = v
+      else if (isSecretKey(k) && typeof v === 'string' && v.length > 0) out[k] = REDACTED
       else out[k] = redactValue(v)
     }
     return out as T

@@ -27,6 +27,7 @@ export interface AgentCommandInput {
   connectTimeout?: string
   idleTimeout?: string
   tokenTtl?: string
+  endpointRefresh?: string
   signal: AbortSignal
   writeLog: (line: string) => void
   /** Resolves ARM entries (supplied when an ARM context is available). */
@@ -48,6 +49,7 @@ export async function startAgentCommand(input: AgentCommandInput): Promise<Agent
   const connect = secondsFlag(input.connectTimeout, '--connect-timeout', 0.1)
   const idle = secondsFlag(input.idleTimeout, '--idle-timeout', 0)
   const ttl = secondsFlag(input.tokenTtl, '--token-ttl', 2)
+  const refresh = secondsFlag(input.endpointRefresh, '--endpoint-refresh', 0)
   const config =
     armArg.length > 0 && !input.connectionStrings?.length && !input.configFile && !input.envConnectionStrings
       ? {hybridConnections: armArg}
@@ -58,7 +60,8 @@ export async function startAgentCommand(input: AgentCommandInput): Promise<Agent
   const health = input.health ?? ('health' in config ? config.health : undefined)
   const format: LogFormat = input.logFormat ?? ('logFormat' in config && config.logFormat ? config.logFormat : 'text')
   const healthAddress = health ? parseListenAddress(health, '--health') : undefined
-  const file = config as {drainTimeoutSeconds?: number; connectTimeoutSeconds?: number; idleTimeoutSeconds?: number; tokenTtlSeconds?: number}
+  const file = config as {drainTimeoutSeconds?: number; connectTimeoutSeconds?: number; idleTimeoutSeconds?: number; tokenTtlSeconds?: number; endpointRefreshSeconds?: number}
+  const refreshSeconds = refresh ?? file.endpointRefreshSeconds
   const hybridConnections = await resolveAgentSources(config.hybridConnections, {cloud: input.cloud, resolveArm: input.resolveArm})
   return runAgent({
     hybridConnections,
@@ -69,6 +72,7 @@ export async function startAgentCommand(input: AgentCommandInput): Promise<Agent
     connectTimeoutMs: 1000 * (connect ?? file.connectTimeoutSeconds ?? 10),
     idleTimeoutMs: 1000 * (idle ?? file.idleTimeoutSeconds ?? 0) || undefined,
     tokenTtlSeconds: ttl ?? file.tokenTtlSeconds,
+    endpointRefreshMs: refreshSeconds === undefined ? undefined : 1000 * refreshSeconds,
     signal: input.signal,
   })
 }

@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 
 import {UsageError} from '../errors.js'
 import {parseConnectionString, type RelayConnectionString} from './connection-string.js'
+import {type Endpoint, readHostPort} from './endpoint.js'
 
 /**
  * What `hcctl agent` listens on, from three sources merged in this order: `--connection-string`
@@ -23,6 +24,7 @@ import {parseConnectionString, type RelayConnectionString} from './connection-st
  *   connectTimeout: 5        # seconds, TCP connect to the endpoint
  *   idleTimeout: 0           # seconds, 0 = never
  *   tokenTtl: 3600           # seconds, lifetime of the SAS tokens the agent signs
+ *   endpointRefresh: 60      # seconds, re-read each endpoint this often (0 = never)
  */
 export type AgentHcSource =
   | {kind: 'connectionString'; connectionString: RelayConnectionString; origin: string}
@@ -35,6 +37,7 @@ export interface AgentFileSettings {
   connectTimeoutSeconds?: number
   idleTimeoutSeconds?: number
   tokenTtlSeconds?: number
+  endpointRefreshSeconds?: number
 }
 
 export interface AgentConfig extends AgentFileSettings {
@@ -106,8 +109,24 @@ function fromConnectionString(text: string, origin: string): AgentHcSource {
   return {kind: 'connectionString', connectionString: cs, origin}
 }
 
-const TOP_KEYS = new Set(['hybridConnections', 'health', 'logFormat', 'drainTimeout', 'connectTimeout', 'idleTimeout', 'tokenTtl'])
+const TOP_KEYS = new Set(['hybridConnections', 'health', 'logFormat', 'drainTimeout', 'connectTimeout', 'idleTimeout', 'tokenTtl', 'endpointRefresh'])
 const HC_KEYS = new Set(['connectionString', 'connectionStringEnv', 'connectionStringFile', 'name', 'namespace', 'resourceGroup', 'subscription'])
+
+/**
+ * The mapping with its keys spelled as `known` spells them: names are read without regard to
+ * case, as Azure reads property names (`connectionstring` is `connectionString`).
+ */
+function canonicalKeys(o: Record<string, unknown>, known: Set<string>, unknown: (key: string) => Error, twice: (key: string) => Error): Record<string, unknown> {
+  const byLower = new Map([...known].map((k) => [k.toLowerCase(), k]))
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(o)) {
+    const name = byLower.get(k.toLowerCase())
+    if (!name) throw unknown(k)
+    if (name in out) throw twice(k)
+    out[name] = v
+  }
+  return out
+}
 
 async function parseConfigFile(path: string, options: LoadAgentConfigOptions): Promise<AgentConfig> {
   const read = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
@@ -125,16 +144,14 @@ async function parseConfigFile(path: string, options: LoadAgentConfigOptions): P
     throw bad(path, `it is not valid YAML (${(error as Error).message.split('\n')[0]})`)
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw bad(path, 'it is not a mapping with a hybridConnections list')
-  const d = doc as Record<string, unknown>
-  for (const k of Object.keys(d)) if (!TOP_KEYS.has(k)) throw bad(path, `unknown key "${k.slice(0, 40)}" (known: ${[...TOP_KEYS].join(', ')})`)
+  const d = canonicalKeys(doc as Record<string, unknown>, TOP_KEYS, (k) => bad(path, `unknown key "${k.slice(0, 40)}" (known: ${[...TOP_KEYS].join(', ')})`), (k) => bad(path, `the key "${k.slice(0, 40)}" is given twice`))
   const list = d.hybridConnections
   if (!Array.isArray(list) || list.length === 0) throw bad(path, '"hybridConnections" must be a non-empty list')
   const env = options.env ?? process.env
   const hcs = list.map((item, i): AgentHcSource => {
     const where = `hybridConnections[${i}]`
     if (!item || typeof item !== 'object' || Array.isArray(item)) throw bad(path, `${where} is not a mapping`)
-    const o = item as Record<string, unknown>
-    for (const k of Object.keys(o)) if (!HC_KEYS.has(k)) throw bad(path, `${where} has the unknown key "${k.slice(0, 40)}"`)
+    const o = canonicalKeys(item as Record<string, unknown>, HC_KEYS, (k) => bad(path, `${where} has the unknown key "${k.slice(0, 40)}"`), (k) => bad(path, `${where} gives the key "${k.slice(0, 40)}" twice`))
     const str = (k: string): string | undefined => {
       const v = o[k]
       if (v === undefined || v === null) return undefined
@@ -187,6 +204,7 @@ async function parseConfigFile(path: string, options: LoadAgentConfigOptions): P
   out.connectTimeoutSeconds = seconds('connectTimeout', 0.1)
   out.idleTimeoutSeconds = seconds('idleTimeout', 0)
   out.tokenTtlSeconds = seconds('tokenTtl', 2)
+  out.endpointRefreshSeconds = seconds('endpointRefresh', 0)
   return out
 }
 
@@ -215,19 +233,13 @@ function bad(path: string, why: string): UsageError {
 }
 
 /** `9090` → 127.0.0.1:9090; `host:port`; `[::1]:9090`. Loopback unless an address is given. */
-export function parseListenAddress(text: string, what: string): {host: string; port: number} {
+export function parseListenAddress(text: string, what: string): Endpoint {
   const t = text.trim()
-  let host = '127.0.0.1'
-  let portText = t
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(t)
-  if (m) {
-    host = m[1] ?? (m[2] || '127.0.0.1')
-    portText = m[3]!
+  const read = readHostPort(t, {defaultHost: '127.0.0.1', allowPortZero: true})
+  if (!read.ok) {
+    throw new UsageError(`${what} "${t.slice(0, 60)}" is not [address:]port: ${read.reason}.`, {code: 'InvalidAddress', suggestions: [`For example ${what === '--local' ? '127.0.0.1:1433 or 1433' : '127.0.0.1:9090 or 9090'}.`]})
   }
-  if (!/^\d+$/.test(portText) || Number(portText) > 65535) {
-    throw new UsageError(`${what} "${t.slice(0, 60)}" is not [address:]port.`, {code: 'InvalidAddress', suggestions: [`For example ${what === '--local' ? '127.0.0.1:1433 or 1433' : '127.0.0.1:9090 or 9090'}.`]})
-  }
-  return {host, port: Number(portText)}
+  return read.endpoint
 }
 
 /** A `--flag` value in seconds (`30`, `1.5`, `500ms`, `2m`); UsageError naming the flag when malformed. */

@@ -1,14 +1,15 @@
-import {createServer, type Server} from 'node:http'
+import type {Server} from 'node:http'
 import {connect as netConnect, type Socket} from 'node:net'
 import {hostname as osHostname} from 'node:os'
 
 import {HcctlError} from '../errors.js'
 import type {HybridConnectionCredentials} from './credentials.js'
-import {formatEndpoint, type Endpoint} from './endpoint-metadata.js'
+import {DEFAULT_ENDPOINT_REFRESH_MS, formatEndpoint, type Endpoint} from './endpoint.js'
 import {readEndpoint} from './management.js'
 import {type AcceptRequest, RelayListener, type ListenerOptions} from './listener.js'
 import {record, type RelayLogSink} from './log.js'
-import {renderMetrics, type MetricFamily} from './metrics.js'
+import {renderAgentMetrics} from './agent-metrics.js'
+import {closeHealthServer, serveHealth} from './health-server.js'
 import type {RelayTransport} from './transport.js'
 import {pipeTunnel, type Tunnel} from './tunnel.js'
 
@@ -41,6 +42,11 @@ export interface AgentOptions {
   drainTimeoutMs?: number
   /** Lifetime of the SAS tokens the listeners sign (default 3600 s). */
   tokenTtlSeconds?: number
+  /**
+   * Read each hybrid connection's endpoint metadata again this often (default 60 s; 0 = never),
+   * and whenever its listener reconnects, so an `hcctl endpoint set` reaches a running agent.
+   */
+  endpointRefreshMs?: number
   /** Named in rejection reasons (default os.hostname()). */
   hostname?: string
   /** Listener tuning (ping, backoff), for tests. */
@@ -70,7 +76,7 @@ export interface AgentSummary {
   drainMs: number
 }
 
-interface HcRuntime {
+export interface HcRuntime {
   label: string
   creds: HybridConnectionCredentials
   endpoint: Endpoint
@@ -93,6 +99,8 @@ export class Agent {
   private draining = false
   private healthServer?: Server
   private idle?: () => void
+  private refreshTimer?: NodeJS.Timeout
+  private readonly refreshAbort = new AbortController()
 
   constructor(options: AgentOptions) {
     this.options = options
@@ -139,12 +147,39 @@ export class Agent {
       await this.closeHealth()
       throw error
     }
+    const every = this.options.endpointRefreshMs ?? DEFAULT_ENDPOINT_REFRESH_MS
+    if (every > 0) {
+      this.refreshTimer = setInterval(() => void Promise.all(this.hcs.map((h) => this.refreshEndpoint(h))), every)
+      this.refreshTimer.unref()
+    }
+  }
+
+  /**
+   * Reads the hybrid connection's endpoint metadata again (the runtime management GET, with the
+   * listener's own key) and dials the new endpoint from the next sender on. A failed read keeps
+   * the endpoint it has and says so.
+   */
+  async refreshEndpoint(rt: HcRuntime): Promise<void> {
+    if (this.draining) return
+    const signal = this.refreshAbort.signal
+    try {
+      const next = await readEndpoint(rt.creds, this.options.transport ?? {}, {signal})
+      if (this.draining || formatEndpoint(next).toLowerCase() === formatEndpoint(rt.endpoint).toLowerCase()) return
+      this.log(record('info', 'endpoint', {hc: rt.label, from: formatEndpoint(rt.endpoint), to: formatEndpoint(next)}))
+      rt.endpoint = next
+    } catch (error) {
+      if (!signal.aborted) this.log(record('warn', 'warning', {hc: rt.label, msg: `could not read the endpoint again, still using ${formatEndpoint(rt.endpoint)}: ${(error as Error).message}`}))
+    }
   }
 
   private wire(rt: HcRuntime) {
     const {listener, label} = rt
-    const endpoint = formatEndpoint(rt.endpoint)
-    listener.on('listening', () => this.log(record('info', 'listening', {hc: label, endpoint, listenerId: listener.id})))
+    let connections = 0
+    listener.on('listening', () => {
+      this.log(record('info', 'listening', {hc: label, endpoint: formatEndpoint(rt.endpoint), listenerId: listener.id}))
+      // A reconnect may follow a change of the hybrid connection: read its endpoint again.
+      if (connections++ > 0 && (this.options.endpointRefreshMs ?? DEFAULT_ENDPOINT_REFRESH_MS) > 0) void this.refreshEndpoint(rt)
+    })
     listener.on('disconnected', (e: Error) => {
       if (!this.draining) this.log(record('warn', 'disconnected', {hc: label, error: e.message}))
     })
@@ -242,42 +277,7 @@ export class Agent {
   }
 
   metrics(): string {
-    const per = (f: (h: HcRuntime) => number) => this.hcs.map((h) => ({labels: {hc: h.label}, value: f(h)}))
-    const families: MetricFamily[] = [
-      {name: 'hcctl_agent_listening', help: 'Whether the control channel of the hybrid connection is open (1) or not (0).', type: 'gauge', samples: per((h) => (h.listener.state().listening ? 1 : 0))},
-      {name: 'hcctl_agent_tunnels_active', help: 'Tunnels open now (including ones connecting to the endpoint).', type: 'gauge', samples: per((h) => h.active.size + h.pending)},
-      {name: 'hcctl_agent_accepts_total', help: 'Senders accepted (endpoint reachable, rendezvous completed).', type: 'counter', samples: per((h) => h.accepts)},
-      {name: 'hcctl_agent_rejects_total', help: 'Senders rejected (endpoint unreachable, or draining).', type: 'counter', samples: per((h) => h.rejects)},
-      {
-        name: 'hcctl_agent_tunnels_closed_total',
-        help: 'Tunnels that ended, by result.',
-        type: 'counter',
-        samples: this.hcs.flatMap((h) => [
-          {labels: {hc: h.label, result: 'ok'}, value: h.tunnelsOk},
-          {labels: {hc: h.label, result: 'error'}, value: h.tunnelsFailed},
-        ]),
-      },
-      {
-        name: 'hcctl_agent_bytes_total',
-        help: 'Bytes relayed, by direction, in tunnels that ended plus open ones.',
-        type: 'counter',
-        samples: this.hcs.flatMap((h) => {
-          let to = h.bytesToEndpoint
-          let from = h.bytesFromEndpoint
-          for (const t of h.active) {
-            const s = t.stats()
-            to += s.bytesFromRelay
-            from += s.bytesToRelay
-          }
-          return [
-            {labels: {hc: h.label, direction: 'to_endpoint'}, value: to},
-            {labels: {hc: h.label, direction: 'from_endpoint'}, value: from},
-          ]
-        }),
-      },
-      {name: 'hcctl_agent_reconnects_total', help: 'Control-channel reconnect attempts.', type: 'counter', samples: per((h) => h.listener.state().reconnects)},
-    ]
-    return renderMetrics(families)
+    return renderAgentMetrics(this.hcs)
   }
 
   /** Resolves when every listener has failed for good (the agent has nothing left to do). */
@@ -292,6 +292,8 @@ export class Agent {
   async stop(): Promise<AgentSummary> {
     const started = Date.now()
     this.draining = true
+    clearInterval(this.refreshTimer)
+    this.refreshAbort.abort()
     this.log(record('info', 'draining', {activeTunnels: this.activeTunnels(), drainTimeoutMs: this.options.drainTimeoutMs ?? 30_000}))
     await Promise.all(this.hcs.map((h) => h.listener.stop()))
     const drainMs = this.options.drainTimeoutMs ?? 30_000
@@ -353,26 +355,7 @@ export class Agent {
   }
 
   private async startHealth(address: {host: string; port: number}) {
-    const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0]
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, {Allow: 'GET'}).end()
-      } else if (path === '/healthz') {
-        const h = this.health()
-        res.writeHead(h.status === 'ok' ? 200 : 503, {'Content-Type': 'application/json'}).end(JSON.stringify(h) + '\n')
-      } else if (path === '/metrics') {
-        res.writeHead(200, {'Content-Type': 'text/plain; version=0.0.4; charset=utf-8'}).end(this.metrics())
-      } else {
-        res.writeHead(404, {'Content-Type': 'text/plain'}).end('Not found: try /healthz or /metrics\n')
-      }
-    })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new HcctlError(`Cannot serve health on ${address.host}:${address.port}: ${e.code ?? e.message}.`, 6, {code: 'HealthAddressInUse', suggestions: ['Choose another --health address, or omit it.']})),
-      )
-      server.listen(address.port, address.host, () => resolve())
-    })
-    this.healthServer = server
+    this.healthServer = await serveHealth(address, {health: () => this.health(), metrics: () => this.metrics()})
     const a = this.healthAddress()
     this.log(record('info', 'health', {address: a ? `${a.host}:${a.port}` : undefined}))
   }
@@ -380,9 +363,7 @@ export class Agent {
   private async closeHealth() {
     const s = this.healthServer
     this.healthServer = undefined
-    if (!s) return
-    s.closeAllConnections?.()
-    await new Promise<void>((resolve) => s.close(() => resolve()))
+    if (s) await closeHealthServer(s)
   }
 }
 

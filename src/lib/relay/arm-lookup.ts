@@ -3,7 +3,7 @@ import {type CloudProfile, relayHost} from '../azure/clouds.js'
 import {hybridConnectionId, parseServerfarmId, siteId} from '../azure/resource-id.js'
 import {AuthError, NotFoundError, UsageError} from '../errors.js'
 import {credentialsFromKey, type HybridConnectionCredentials} from './credentials.js'
-import {type Endpoint, parseEndpointMetadata} from './endpoint-metadata.js'
+import {type Endpoint, endpointFromMetadata} from './endpoint.js'
 
 /**
  * ARM lookups for the agent and the forwarder (arm-surface.md §3, §5, §8): the hybrid
@@ -51,7 +51,7 @@ export async function resolveHybridConnectionByName(
       suggestions: ['Check the names, or list them with `hcctl list --namespace NS -g RG`.'],
     })
   }
-  const endpoint = parseEndpointMetadata(hc.properties?.userMetadata)
+  const endpoint = endpointFromMetadata(hc.properties?.userMetadata)
   // The relay host comes from the cloud profile (the emulator's suffix, a sovereign cloud's).
   const host = relayHost(ctx.cloud, ref.namespace)
   const ruleName = right === 'Listen' ? 'defaultListener' : 'defaultSender'

@@ -3,7 +3,7 @@ import {createServer, type Server, type Socket} from 'node:net'
 
 import {ConflictError} from '../errors.js'
 import type {HybridConnectionCredentials} from './credentials.js'
-import {formatEndpoint, type Endpoint} from './endpoint-metadata.js'
+import {formatEndpoint, type Endpoint} from './endpoint.js'
 import {isRelayError} from './errors.js'
 import {record, type RelayLogSink} from './log.js'
 import {readEndpoint} from './management.js'

@@ -2,7 +2,7 @@ import {request} from 'node:https'
 
 import {NotFoundError} from '../errors.js'
 import type {HybridConnectionCredentials} from './credentials.js'
-import {parseEndpointMetadata, type Endpoint} from './endpoint-metadata.js'
+import {endpointFromMetadata, type Endpoint} from './endpoint.js'
 import {errorForNetwork, errorForUpgrade, RelayError} from './errors.js'
 import {buildManagementUrl} from './protocol.js'
 import {httpsRequestOptions, type RelayTransport} from './transport.js'
@@ -85,7 +85,7 @@ export function parseRuntimeDescription(xml: string): RuntimeDescription {
 /** The endpoint of a hybrid connection through the management GET. */
 export async function readEndpoint(creds: HybridConnectionCredentials, transport: RelayTransport, options: {signal?: AbortSignal; timeoutMs?: number} = {}): Promise<Endpoint> {
   const d = await getRuntimeDescription(creds, transport, options)
-  return parseEndpointMetadata(d.userMetadata)
+  return endpointFromMetadata(d.userMetadata)
 }
 
 function extractRaw(xml: string, tag: string): string | undefined {

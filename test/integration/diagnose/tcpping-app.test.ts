@@ -33,8 +33,8 @@ describe('hcctl tcpping --app (real process, through the emulator\'s Kudu comman
         resourceGroups: [{name: 'rg', location: 'westeurope'}],
         plans: [{resourceGroup: 'rg', name: 'plan', sku: 'S1'}],
         sites: [{resourceGroup: 'rg', name: 'web', plan: 'plan'}],
-        namespaces: [{resourceGroup: 'rg', name: 'ns', hybridConnections: [{name: 'sql', endpoint: 'sql01.corp.hcctl.test:1433', defaultRules: true}]}],
-        attachments: [{resourceGroup: 'rg', site: 'web', namespace: 'ns', hybridConnection: 'sql'}],
+        namespaces: [{resourceGroup: 'rg', name: 'ns', hybridConnections: [{name: 'sql', endpoint: 'sql01.corp.hcctl.test:1433', defaultRules: true}, {name: 'idle', endpoint: 'idle.corp.hcctl.test:5432', defaultRules: true}]}],
+        attachments: [{resourceGroup: 'rg', site: 'web', namespace: 'ns', hybridConnection: 'sql'}, {resourceGroup: 'rg', site: 'web', namespace: 'ns', hybridConnection: 'idle'}],
       },
     })
     env = {HCCTL_EMULATOR_STATE: emu.stateDir}
@@ -84,6 +84,19 @@ describe('hcctl tcpping --app (real process, through the emulator\'s Kudu comman
     const closed = await runCli(['tcpping', '127.0.0.1:1', '--app', 'web', '-g', 'rg', '-n', '1', '--cloud', 'emulator', '--json'], {env})
     assert.equal(closed.code, 3)
     assert.equal(closed.json<TcpPingResult>().attempts[0]!.error, 'refused')
+  })
+
+  it('a hybrid connection no agent listens on: each failed attempt prints the reason, not "error" alone', async () => {
+    const json = await runCli(['tcpping', 'idle.corp.hcctl.test:5432', '--app', 'web', '-g', 'rg', '-n', '1', '--cloud', 'emulator', '--json'], {env})
+    assert.equal(json.code, 3, json.stderr)
+    const attempt = json.json<TcpPingResult>().attempts[0]!
+    assert.equal(attempt.error, 'error')
+    assert.ok(attempt.message, 'the reason is in --json')
+    const human = await runCli(['tcpping', 'idle.corp.hcctl.test:5432', '--app', 'web', '-g', 'rg', '-n', '1', '--cloud', 'emulator'], {env})
+    assert.equal(human.code, 3, human.stderr)
+    const line = human.stdout.split('\n').find((l) => /^\s+1:/.test(l))
+    assert.match(attempt.message!, /No listener is connected to hybrid connection "idle"/)
+    assert.match(line ?? '', /^ {2}1: error \(No listener is connected to hybrid connection "idle" on ns\.servicebus\.localhost: .+\)$/)
   })
 
   it('an app that does not exist is exit 4', async () => {

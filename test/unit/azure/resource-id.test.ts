@@ -19,6 +19,9 @@ import {
   sameResourceId,
   serverfarmId,
   siteId,
+  tryParseHybridConnectionId,
+  tryParseServerfarmId,
+  tryParseSiteId,
   webHybridConnectionId,
 } from '../../../src/lib/azure/resource-id.js'
 
@@ -96,6 +99,34 @@ describe('resource ids', () => {
         const parsed = parseResourceId(id)
         assert.equal(formatResourceId(parsed), id)
         assert.ok(sameResourceId(formatResourceId(parseResourceId(id.toUpperCase())), id))
+      }),
+    )
+  })
+})
+
+describe('resource ids, lenient forms', () => {
+  it('find the resource an id names or lies below, in any casing, and never throw', () => {
+    const rule = '/SUBSCRIPTIONS/s/resourcegroups/RG/providers/microsoft.relay/Namespaces/ns/HybridConnections/hc%20x/authorizationrules/send'
+    assert.deepEqual(tryParseHybridConnectionId(rule), {subscriptionId: 's', resourceGroup: 'RG', namespace: 'ns', hybridConnection: 'hc x'})
+    assert.equal(tryParseHybridConnectionId(`/subscriptions/s/resourceGroups/rg/providers/Microsoft.Relay/namespaces/ns`), undefined)
+    const relay = `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app/slots/blue/hybridConnectionNamespaces/ns/relays/hc`
+    assert.deepEqual(tryParseSiteId(relay), {subscriptionId: 's', resourceGroup: 'rg', site: 'app', slot: 'blue'})
+    assert.deepEqual(tryParseSiteId(`/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app`), {subscriptionId: 's', resourceGroup: 'rg', site: 'app'})
+    assert.deepEqual(tryParseServerfarmId(`/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/serverFarms/p/hybridConnectionRelays`), {subscriptionId: 's', resourceGroup: 'rg', plan: 'p'})
+    for (const junk of ['', '/', 'x/%E0%A4%A', '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites']) {
+      assert.equal(tryParseSiteId(junk), undefined)
+      assert.equal(tryParseServerfarmId(junk), undefined)
+      assert.equal(tryParseHybridConnectionId(junk), undefined)
+    }
+  })
+
+  it('read what the strict formatters write', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/), fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/), fc.option(fc.stringMatching(/^[A-Za-z0-9-]{1,8}$/), {nil: undefined}), (rg, name, slot) => {
+        const site = {subscriptionId: 's', resourceGroup: rg, site: name, ...(slot ? {slot} : {})}
+        assert.deepEqual(tryParseSiteId(siteId(site)), site)
+        const hc = {subscriptionId: 's', resourceGroup: rg, namespace: name, hybridConnection: name}
+        assert.deepEqual(tryParseHybridConnectionId(authorizationRuleId({...hc, rule: 'r'})), hc)
       }),
     )
   })

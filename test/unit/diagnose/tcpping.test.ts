@@ -161,6 +161,12 @@ describe('tcpping (library)', () => {
     }
   })
 
+  it('an unclassified failure prints its reason; a classified one its kind alone', () => {
+    assert.equal(formatAttempt({seq: 1, connected: false, error: 'error', message: 'No listener\r\n is  connected'}), '  1: error (No listener is connected)')
+    assert.equal(formatAttempt({seq: 2, connected: false, error: 'error'}), '  2: error')
+    assert.equal(formatAttempt({seq: 3, address: '10.0.0.5', connected: false, error: 'refused', message: 'connect ECONNREFUSED 10.0.0.5:1'}), '  3: 10.0.0.5 refused')
+  })
+
   it('a name that does not resolve is one "no such host" attempt', async () => {
     const r = await tcpPing({host: 'db01', port: 1, count: 4, intervalMs: 0, timeoutMs: 50, resolve: async () => [], connect: failing('X')})
     assert.equal(r.dns.error, 'no such host')

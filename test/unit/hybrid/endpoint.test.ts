@@ -2,7 +2,8 @@ import {strict as assert} from 'node:assert'
 
 import fc from 'fast-check'
 
-import {formatEndpoint, formatEndpointMetadata, hostConcern, parseEndpoint, parseEndpointMetadata} from '../../../src/lib/hybrid/endpoint.js'
+import {hostConcern, parseEndpoint} from '../../../src/lib/hybrid/endpoint.js'
+import {formatEndpoint, formatEndpointMetadata, parseEndpointMetadata} from '../../../src/lib/relay/endpoint.js'
 
 describe('hybrid/endpoint', () => {
   it('parses host:port, IPv4 and bracketed IPv6', () => {

@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto'
 
 import type {ArmClient, ArmRequest, ArmResponse} from '../../../src/lib/azure/arm-types.js'
 import type {HybridContext} from '../../../src/lib/hybrid/context.js'
-import {idSegments} from '../../../src/lib/hybrid/ids.js'
+import {resourceIdSegments} from '../../../src/lib/azure/resource-id.js'
 import type {AccessKeys, AuthorizationRuleInfo, RelayHybridConnection, Right} from '../../../src/lib/hybrid/model.js'
 import type {RelayPort} from '../../../src/lib/hybrid/relay-port.js'
 
@@ -161,7 +161,7 @@ export class FakeAzure {
   web(method: string, path: string, body?: unknown): unknown {
     const p = path.split('?')[0]!
     this.check(method, p)
-    const seg = idSegments(p)
+    const seg = resourceIdSegments(p)
     const last = p.split('/').filter(Boolean).pop()!.toLowerCase()
     if (/\/providers\/Microsoft\.Web\/serverfarms$/i.test(p)) {
       return {value: [...this.plans.values()].map((pl) => ({id: this.planId(pl.rg, pl.name), name: pl.name, sku: {tier: pl.tier}}))}
@@ -266,6 +266,10 @@ export class FakeAzure {
         rel('GET', rg, ns)
         const n = self.namespaces.get(lc(`${rg}/${ns}`))
         return n && {id: `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Relay/namespaces/${n.name}`, name: n.name}
+      },
+      async listNamespaces() {
+        self.check('GET', 'relay/namespaces')
+        return [...self.namespaces.values()].map((n) => ({id: `/subscriptions/${SUB}/resourceGroups/${n.rg}/providers/Microsoft.Relay/namespaces/${n.name}`, name: n.name}))
       },
       async createNamespace(rg, ns) {
         rel('PUT', rg, ns)

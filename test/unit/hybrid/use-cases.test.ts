@@ -9,7 +9,7 @@ import {list} from '../../../src/lib/hybrid/list.js'
 import {planLimits} from '../../../src/lib/hybrid/plan-limits.js'
 import {rotateKeys} from '../../../src/lib/hybrid/rotate.js'
 import {show} from '../../../src/lib/hybrid/show.js'
-import {FakeAzure, world} from './fake-azure.js'
+import {FakeAzure, SUB, world} from './fake-azure.js'
 
 const HC = {hybridConnection: 'onprem-sql', namespace: 'contoso-relay'}
 const ATTACH = {...HC, app: 'web-1', resourceGroup: 'apps', relayResourceGroup: 'relay'}
@@ -210,8 +210,24 @@ describe('hybrid use-cases (fake Azure)', () => {
         }),
         'f.json',
       )
-      assert.deepEqual(f, {namespace: 'contoso-relay', hybridConnection: 'onprem-sql', relayResourceGroup: 'relay', keyName: 'defaultSender', endpoint: {host: 'db01.corp', port: 1433}})
+      assert.deepEqual(f, {relaySubscriptionId: 's', namespace: 'contoso-relay', hybridConnection: 'onprem-sql', relayResourceGroup: 'relay', keyName: 'defaultSender', endpoint: {host: 'db01.corp', port: 1433}})
       assert.throws(() => parseAttachFile('{', 'f.json'), (e: {exitCode: number}) => e.exitCode === 2)
+    })
+
+    it('reads the file\'s property names in any case, as Azure does', () => {
+      const f = parseAttachFile(JSON.stringify({Name: 'onprem-sql', Properties: {ServiceBusNamespace: 'contoso-relay', HOSTNAME: 'db01.corp', Port: '1433', SendKeyName: 'defaultSender'}}), 'f.json')
+      assert.deepEqual({...f}, {namespace: 'contoso-relay', hybridConnection: 'onprem-sql', relayResourceGroup: undefined, keyName: 'defaultSender', endpoint: {host: 'db01.corp', port: 1433}})
+      assert.deepEqual(parseAttachFile(JSON.stringify({properties: {hostname: 'db01.corp', port: 1}}), 'f.json').endpoint, {host: 'db01.corp', port: 1})
+    })
+
+    it('refuses a relay in another subscription (relayArmUri) before any call, naming both', async () => {
+      const az = world()
+      const other = '11111111-1111-1111-1111-111111111111'
+      const f = parseAttachFile(JSON.stringify({properties: {relayArmUri: `/subscriptions/${other}/resourceGroups/relay/providers/Microsoft.Relay/namespaces/contoso-relay/hybridConnections/onprem-sql`}}), 'f.json')
+      assert.equal(f.relaySubscriptionId, other)
+      await rejects(attach(az.context(), {...ATTACH, relaySubscriptionId: f.relaySubscriptionId}), 2, new RegExp(`subscription ${other}.*not in ${SUB}`))
+      assert.equal(az.calls.length, 0)
+      await attach(az.context(), {...ATTACH, relaySubscriptionId: SUB.toUpperCase()})
     })
   })
 
@@ -230,7 +246,16 @@ describe('hybrid use-cases (fake Azure)', () => {
       const r = await list(az.context(), {})
       assert.equal(r.rows.length, 2)
       assert.deepEqual(r.rows[0], {app: 'web-1', appResourceGroup: 'apps', plan: 'plan-std', namespace: 'contoso-relay', hybridConnection: 'onprem-sql', relayResourceGroup: 'relay', endpoint: 'db01.corp:1433', status: 'Connected', listenerCount: 2, sendKeyName: 'defaultSender'})
-      assert.equal(az.calls.length, 4) // plans, plan relays, plan relay sites, namespace list
+      assert.equal(az.calls.length, 5) // plans, plan relays, plan relay sites, namespaces, namespace list
+    })
+
+    it('lists every hybrid connection of the subscription, unattached ones with no app', async () => {
+      const az = seeded().addHc('relay', 'contoso-relay', 'spare').addNamespace('other-rg', 'lonely-ns').addHc('other-rg', 'lonely-ns', 'demo-hc', {metadata: JSON.stringify([{key: 'endpoint', value: 'db09:5432'}])})
+      const r = await list(az.context(), {})
+      assert.deepEqual(r.rows.map((x) => `${x.namespace}/${x.hybridConnection}:${x.app ?? '-'}`).sort(), ['contoso-relay/onprem-sql:web-1', 'contoso-relay/onprem-sql:web-2', 'contoso-relay/spare:-', 'lonely-ns/demo-hc:-'])
+      assert.deepEqual(r.rows.find((x) => x.hybridConnection === 'demo-hc'), {namespace: 'lonely-ns', hybridConnection: 'demo-hc', relayResourceGroup: 'other-rg', endpoint: 'db09:5432', status: 'Not connected', listenerCount: 0})
+      // plans + each plan's relays + each (plan, relay) pair's sites + namespaces + each namespace's list
+      assert.equal(az.calls.length, 1 + 1 + 1 + 1 + 2, az.calls.join('\n'))
     })
 
     it('lists one app, one plan and one namespace (with unattached connections)', async () => {

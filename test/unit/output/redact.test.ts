@@ -40,3 +40,37 @@ describe('redact', () => {
     })
   })
 })
+
+describe('redact: values, never names or prose', () => {
+  const KEY = 'c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU='
+  const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl'
+
+  it('shows a planned endpoint metadata exactly, as text and as a value', () => {
+    const metadata = '[{"key":"endpoint","value":"db01.corp:1433"},{"key":"owner","value":"ops"}]'
+    assert.equal(redactText(metadata), metadata)
+    assert.equal(redactText(JSON.stringify({properties: {userMetadata: metadata}})), JSON.stringify({properties: {userMetadata: metadata}}))
+    const items = [{key: 'endpoint', value: 'db01.corp:1433'}, {value: 'x', key: 'owner'}]
+    assert.deepEqual(redactValue(items), items)
+    assert.equal(redactText(JSON.stringify(items)), JSON.stringify(items))
+  })
+
+  it('still hides a "key" that is a secret (regenerateKeys), a sendKeyValue beside metadata, and bearer tokens', () => {
+    assert.ok(!redactText(JSON.stringify({keyType: 'PrimaryKey', key: KEY})).includes(KEY))
+    assert.deepEqual(redactValue({keyType: 'PrimaryKey', key: KEY}), {keyType: 'PrimaryKey', key: REDACTED})
+    const body = JSON.stringify({properties: {userMetadata: '[{"key":"endpoint","value":"db:1"}]', sendKeyValue: KEY}})
+    assert.ok(!redactText(body).includes(KEY))
+    assert.equal(redactText(`Authorization: Bearer ${JWT}`), `Authorization: Bearer ${REDACTED}`)
+    assert.equal(redactText(`{"Authorization":"Bearer ${KEY}"}`), `{"Authorization":"Bearer ${REDACTED}"}`)
+  })
+
+  it('leaves prose and a WWW-Authenticate challenge as they are', () => {
+    for (const text of [
+      '→ Or pass a bearer token with --access-token',
+      'Pass a Bearer token from `az account get-access-token`.',
+      'www-authenticate: Bearer authorization_uri="https://login.microsoftonline.com/tenant", error="invalid_token", error_description="The access token expired"',
+      'WWW-Authenticate: Bearer realm="", error=invalid_token',
+    ]) {
+      assert.equal(redactText(text), text)
+    }
+  })
+})

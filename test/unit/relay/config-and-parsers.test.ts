@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import {isHcctlError} from '../../../src/lib/errors.js'
 import {loadAgentConfig, parseDurationSeconds, parseListenAddress, secondsFlag} from '../../../src/lib/relay/agent-config.js'
 import {credentialsFromConnectionString} from '../../../src/lib/relay/credentials.js'
-import {parseEndpointMetadata, parseHostPort} from '../../../src/lib/relay/endpoint-metadata.js'
+import {endpointFromMetadata, readHostPort} from '../../../src/lib/relay/endpoint.js'
 import {formatLogRecord, record} from '../../../src/lib/relay/log.js'
 import {parseRuntimeDescription} from '../../../src/lib/relay/management.js'
 import {renderMetrics} from '../../../src/lib/relay/metrics.js'
@@ -95,6 +95,17 @@ tokenTtl: 5
     assert.match(e.message, /"drainTimeout" must be/)
     e = await usageError(loadAgentConfig({configFile: '/a.yaml', readFile: read({'/a.yaml': `hybridConnections:\n  - connectionString: "${CS().replace('SharedAccessKey=', 'SharedAccessKey=')};Bogus=1"\n`})}))
     assert.match(e.message, /hybridConnections\[0\].*unknown key "Bogus"/)
+    e = await usageError(loadAgentConfig({configFile: '/a.yaml', readFile: read({'/a.yaml': `hybridConnections:\n  - connectionString: "${CS()}"\nhealth: 1\nHealth: 2\n`})}))
+    assert.match(e.message, /"Health" is given twice/)
+  })
+
+  it('reads agent.yaml\'s key names in any case, as Azure reads property names', async () => {
+    const yaml = `HybridConnections:\n  - ConnectionString: "${CS('hc1')}"\n  - NAME: hc2\n    namespace: contoso-relay\n    ResourceGroup: onprem-rg\nhealth: 9090\nLogFormat: json\ndrainTIMEOUT: 5\n`
+    const c = await loadAgentConfig({configFile: '/a.yaml', readFile: () => yaml})
+    assert.deepEqual(c.hybridConnections.map((h) => (h.kind === 'arm' ? `${h.namespace}/${h.name}@${h.resourceGroup}` : h.connectionString.entityPath)), ['hc1', 'contoso-relay/hc2@onprem-rg'])
+    assert.equal(c.logFormat, 'json')
+    assert.equal(c.drainTimeoutSeconds, 5)
+    assert.equal(c.health, '9090')
   })
 
   it('durations, addresses and flags', async () => {
@@ -106,6 +117,7 @@ tokenTtl: 5
     assert.deepEqual(parseListenAddress('0.0.0.0:80', '--health'), {host: '0.0.0.0', port: 80})
     assert.deepEqual(parseListenAddress('[::1]:80', '--health'), {host: '::1', port: 80})
     assert.deepEqual(parseListenAddress(':81', '--local'), {host: '127.0.0.1', port: 81})
+    assert.deepEqual(parseListenAddress('127.0.0.1:0', '--local'), {host: '127.0.0.1', port: 0})
     const e = await usageError(() => parseListenAddress('localhost:http', '--local'))
     assert.match(e.message, /--local/)
     assert.equal(secondsFlag(undefined, '--x'), undefined)
@@ -123,8 +135,8 @@ tokenTtl: 5
 
 describe('endpoint metadata', () => {
   it('reads the endpoint item, key case-insensitively', () => {
-    assert.deepEqual(parseEndpointMetadata('[{"key":"endpoint","value":"db01:1433"}]'), {host: 'db01', port: 1433})
-    assert.deepEqual(parseEndpointMetadata('[{"key":"other","value":"x"},{"key":"Endpoint","value":"db.corp.local:80"}]'), {host: 'db.corp.local', port: 80})
+    assert.deepEqual(endpointFromMetadata('[{"key":"endpoint","value":"db01:1433"}]'), {host: 'db01', port: 1433})
+    assert.deepEqual(endpointFromMetadata('[{"key":"other","value":"x"},{"key":"Endpoint","value":"db.corp.local:80"}]'), {host: 'db.corp.local', port: 80})
   })
 
   it("names what is wrong (the same reader provisioning and check use)", () => {
@@ -140,25 +152,56 @@ describe('endpoint metadata', () => {
       ['[{"key":"endpoint","value":"db 01:80"}]', /not a valid DNS name/],
     ]
     for (const [input, re] of cases) {
-      assert.throws(() => parseEndpointMetadata(input), (e: Error & {code?: string}) => re.test(e.message) && e.code === 'InvalidEndpointMetadata', String(input))
+      assert.throws(() => endpointFromMetadata(input), (e: Error & {code?: string}) => re.test(e.message) && e.code === 'InvalidEndpointMetadata', String(input))
     }
   })
 
   it('property: any host:port it accepts round-trips, anything else is a typed error (never a crash)', () => {
     fc.assert(
       fc.property(fc.domain(), fc.integer({min: 1, max: 65535}), (host, port) => {
-        assert.deepEqual(parseHostPort(`${host}:${port}`), {host, port})
+        assert.deepEqual(readHostPort(`${host}:${port}`), {ok: true, endpoint: {host, port}})
       }),
     )
     fc.assert(
       fc.property(fc.string(), (s) => {
         try {
-          parseEndpointMetadata(s)
+          endpointFromMetadata(s)
         } catch (e) {
           assert.equal((e as {code?: string}).code, 'InvalidEndpointMetadata')
         }
       }),
     )
+  })
+})
+
+describe('host:port, one reader', () => {
+  it('tcpping, --endpoint and the endpoint metadata accept and reject the same texts (property)', async () => {
+    const {parseHostPort} = await import('../../../src/lib/diagnose/tcpping.js')
+    const {parseEndpoint} = await import('../../../src/lib/hybrid/endpoint.js')
+    const accepts = (f: () => unknown) => {
+      try {
+        return JSON.stringify(f())
+      } catch (error) {
+        assert.equal((error as {exitCode?: number}).exitCode, 2)
+        return 'rejected'
+      }
+    }
+    // The text readers (--endpoint, files, metadata) trim first; the tcpping argument is taken as given.
+    const texts = fc.oneof(fc.string().map((t) => t.trim()), fc.tuple(fc.oneof(fc.domain(), fc.ipV4(), fc.ipV6().map((a) => `[${a}]`), fc.constant('')), fc.integer({min: -1, max: 70000})).map(([h, p]) => `${h}:${p}`))
+    fc.assert(
+      fc.property(texts, (text) => {
+        const asProbe = accepts(() => parseHostPort(text))
+        assert.equal(accepts(() => parseEndpoint(text)), asProbe, text)
+        assert.equal(accepts(() => endpointFromMetadata(JSON.stringify([{key: 'endpoint', value: text}]))), asProbe, text)
+      }),
+    )
+  })
+
+  it('listen addresses alone take a bare port and port 0', () => {
+    assert.deepEqual(readHostPort('9090', {defaultHost: '127.0.0.1'}), {ok: true, endpoint: {host: '127.0.0.1', port: 9090}})
+    assert.equal(readHostPort('9090').ok, false)
+    assert.equal(readHostPort('db:0').ok, false)
+    assert.deepEqual(readHostPort('db:0', {allowPortZero: true}), {ok: true, endpoint: {host: 'db', port: 0}})
   })
 })
 
@@ -173,7 +216,7 @@ describe('runtime management description (Atom)', () => {
       createdAt: '2025-01-01T00:00:00Z',
       updatedAt: '2025-01-02T00:00:00Z',
     })
-    assert.deepEqual(parseEndpointMetadata(d.userMetadata), {host: 'db01', port: 1433})
+    assert.deepEqual(endpointFromMetadata(d.userMetadata), {host: 'db01', port: 1433})
   })
 
   it('property: arbitrary text never throws', () => {

@@ -1,6 +1,7 @@
 import type {ArmClient} from '../../azure/arm-types.js'
-import {type Endpoint, formatEndpoint, hostConcern, hostConcernMessage, parseEndpointMetadata} from '../../hybrid/endpoint.js'
-import {parsePlanId, parseRelayId} from '../../hybrid/ids.js'
+import {hostConcern, hostConcernMessage} from '../../hybrid/endpoint.js'
+import {type Endpoint, formatEndpoint, parseEndpointMetadata} from '../../relay/endpoint.js'
+import {tryParseHybridConnectionId, tryParseServerfarmId} from '../../azure/resource-id.js'
 import type {AppRef, PlanInfo, RelayHybridConnection, SiteInfo, WebHybridConnection} from '../../hybrid/model.js'
 import {relayKey, tierFromSkuName, tierRule, type TierRule} from '../../hybrid/plan.js'
 import {type RelayPort, statusOf} from '../../hybrid/relay-port.js'
@@ -63,7 +64,7 @@ export const appPlanEligible: CheckDefinition<AppContext> = {
     if (kind.includes('container') && !kind.includes('linux') && !kind.includes('functionapp')) {
       return fail(`${site.name} is a Windows custom container`, 'App Service does not support hybrid connections for Windows custom containers; use a Windows code app or a Linux app.')
     }
-    const planRef = c.app.planId ? parsePlanId(c.app.planId) : undefined
+    const planRef = c.app.planId ? tryParseServerfarmId(c.app.planId) : undefined
     if (!planRef) return fail('the app reports no App Service plan (serverFarmId)', 'Check the app in the portal; an app without a plan cannot use hybrid connections.')
     const plan = await c.web.getPlan(c.app.planId!)
     if (!plan) return fail(`plan ${planRef.plan} (${planRef.resourceGroup}) not found`, 'The app points at a plan that does not exist; check the app\'s plan.')
@@ -168,7 +169,7 @@ export const configWebResource: CheckDefinition<HybridContext> = {
     const w = c.webRelay!
     const p = w.properties ?? {}
     const problems: string[] = []
-    if (!p.relayArmUri || !parseRelayId(p.relayArmUri)) problems.push('relayArmUri is missing or not a Relay hybrid connection id')
+    if (!p.relayArmUri || !tryParseHybridConnectionId(p.relayArmUri)) problems.push('relayArmUri is missing or not a Relay hybrid connection id')
     if (!p.hostname || !p.port) problems.push('hostname/port is missing')
     if (!p.sendKeyName) problems.push('sendKeyName is missing')
     const evidence = [`${w.name}: ${p.hostname ?? '?'}:${p.port ?? '?'} via ${p.serviceBusNamespace ?? '?'}${p.serviceBusSuffix ?? ''}, key ${p.sendKeyName ?? '?'}`]

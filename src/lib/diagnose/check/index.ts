@@ -1,6 +1,6 @@
 import type {ArmClient} from '../../azure/arm-types.js'
 import {type CloudProfile, relayHost} from '../../azure/clouds.js'
-import {parseRelayId} from '../../hybrid/ids.js'
+import {tryParseHybridConnectionId} from '../../azure/resource-id.js'
 import type {AppRef} from '../../hybrid/model.js'
 import {relayKey} from '../../hybrid/plan.js'
 import type {RelayPort} from '../../hybrid/relay-port.js'
@@ -68,7 +68,7 @@ export async function runCheck(input: CheckInput): Promise<CheckRunResult> {
     results.push(...appResults)
     for (const w of app.relays ?? []) {
       const key = relayOf(w)!
-      const fromUri = w.properties?.relayArmUri ? parseRelayId(w.properties.relayArmUri) : undefined
+      const fromUri = w.properties?.relayArmUri ? tryParseHybridConnectionId(w.properties.relayArmUri) : undefined
       targets.push({namespace: key.namespace, name: key.name, resourceGroup: fromUri?.resourceGroup ?? input.hybridConnection?.resourceGroup ?? input.app.resourceGroup, webRelay: w})
     }
   } else if (input.hybridConnection?.resourceGroup) {
