@@ -495,7 +495,7 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
     // The sender gets the subprotocol its listener chose (when it offered any).
     acceptWebSocket(sender, String(pending.senderReq.headers['sec-websocket-key']), offeredProtocols(pending.senderReq).length > 0 ? protocol : undefined)
     log(`relay: sender ${pending.trackingId} connected${protocol ? ` (subprotocol ${protocol})` : ''}`)
-    const splice = spliceWebSockets(sender, pending.senderHead, socket, head, {onClosed: () => splices.delete(splice)})
+    const splice = spliceWebSockets(sender, pending.senderHead, socket, head, {closeTimeoutMs: options.closeTimeoutMs, onClosed: () => splices.delete(splice)})
     splices.add(splice)
   }
 
