@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 
-import {truncateCloseReason} from './protocol.js'
+import {truncateCloseReason} from './protocol-constants.js'
 
 /**
  * WebSocket framing (RFC 6455 §5) for the relay's data paths, where messages are a byte stream
