@@ -1,10 +1,15 @@
 import {strict as assert} from 'node:assert'
-import {randomBytes} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
+import {once} from 'node:events'
 
 import {closeFrame, FrameReader, frame, Opcode} from '../../../src/lib/relay/frames.js'
+import {credentialsFromKey} from '../../../src/lib/relay/credentials.js'
+import {type AcceptRequest, RelayListener} from '../../../src/lib/relay/listener.js'
 import type {AcceptCommand} from '../../../src/lib/relay/protocol.js'
 import {openRawWebSocket, type RawWebSocket} from '../../../src/lib/relay/raw-websocket.js'
-import {listen, startRelay, type Harness} from './harness.js'
+import {openSenderRaw} from '../../../src/lib/relay/sender.js'
+import {relayStream} from '../../../src/lib/relay/stream.js'
+import {KEYS, listen, startRelay, type Harness} from './harness.js'
 
 /**
  * Half-close through the broker alone (relay-protocol.md §3.3), with two raw frame-level
@@ -128,5 +133,37 @@ describe('relay broker: half-close between two raw frame-level clients', functio
     // The listener never answers: both connections end, and the sender is told 1001.
     assert.equal((await sender.nextClose()).code, 1001)
     await Promise.all([sender.ended, listener.ended])
+  })
+
+  it('library streams (stream.ts): a sender that ends after its last byte reads the whole echo, then EOF', async () => {
+    h = await startRelay()
+    const host = `127.0.0.1:${h.port}`
+    const transport = {ca: h.ca}
+    const listener = new RelayListener({credentials: credentialsFromKey({host, entity: 'hc1', keyName: 'defaultListener', key: KEYS.listen}), transport})
+    listener.on('accept', (req: AcceptRequest) => {
+      // The echo ends its side when the sender's Close has arrived and everything is echoed.
+      void req.acceptStream().then((s) => s.pipe(s))
+    })
+    await listener.start()
+    try {
+      const conn = await openSenderRaw(credentialsFromKey({host, entity: 'hc1', keyName: 'defaultSender', key: KEYS.send}), transport, {timeoutMs: 10_000})
+      const stream = relayStream(conn.ws)
+      const data = randomBytes(4 * 1024 * 1024)
+      const hash = createHash('sha256')
+      let got = 0
+      stream.on('data', (d: Buffer) => {
+        hash.update(d)
+        got += d.length
+      })
+      const ended = once(stream, 'end')
+      stream.end(data) // FIN at once: the echo must still come back whole
+      await ended
+      assert.equal(got, data.length)
+      assert.equal(hash.digest('hex'), createHash('sha256').update(data).digest('hex'))
+      const stats = await stream.tunnel.done
+      assert.deepEqual([stats.closedBy, stats.error, stats.closeCode], ['tcp', undefined, 1000])
+    } finally {
+      await listener.stop()
+    }
   })
 })
