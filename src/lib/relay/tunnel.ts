@@ -195,6 +195,7 @@ class TunnelMachine {
 
   /** Closes both sides in order (Close 1001, TCP end), e.g. on abort or at the drain timeout. */
   abort(reason: string): void {
+    if (this.state === 'closed') return
     this.first('abort')
     this.shutdown(1001, reason)
   }
