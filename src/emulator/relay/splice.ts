@@ -119,6 +119,7 @@ class HalfCloseTimer {
   arm(): void {
     if (this.timer) return
     this.timer = setTimeout(() => {
+      this.timer = undefined
       for (const leg of this.legs) leg.terminate(1001, 'The peer did not finish closing in time')
     }, this.ms)
     this.timer.unref()
