@@ -87,6 +87,11 @@ export interface RelayBrokerOptions {
   rendezvousTimeoutMs?: number
   /** How long an HTTP-mode sender waits for the listener's response, ms (default 60 000; tests shorten it). */
   httpResponseTimeoutMs?: number
+  /**
+   * A relayed WebSocket pair in which one leg has sent its Close (a half-close, relay-protocol.md
+   * §3.3) and nothing moves for this long is ended, both legs (default 30 000 ms).
+   */
+  closeTimeoutMs?: number
   /** Diagnostic lines (already free of secrets). */
   log?: (line: string) => void
 }

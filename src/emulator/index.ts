@@ -48,6 +48,8 @@ export interface EmulatorOptions {
   tokenLifetimeSeconds?: number
   /** Diagnostic lines (no secrets). */
   log?: (line: string) => void
+  /** A relayed connection half-closed (one leg sent its Close) and silent this long is ended (default 30 s). */
+  relayCloseTimeoutMs?: number
   /** Replaces the relay broker (tests). */
   createBroker?: CreateRelayBroker
   /** How the app sandbox opens a sender through the relay. */
@@ -141,6 +143,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     directory: new StateRelayDirectory(state),
     relaySuffix: EMULATOR_RELAY_SUFFIX,
     rendezvousBase: () => `wss://127.0.0.1:${port}`,
+    ...(options.relayCloseTimeoutMs === undefined ? {} : {closeTimeoutMs: options.relayCloseTimeoutMs}),
     log,
   })
   // The sandbox sends through our own relay like an App Service app: a sender with the app's key.

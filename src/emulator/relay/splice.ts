@@ -1,7 +1,7 @@
 import type {Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
 
-import {closeFrame, frame, frameHeader, type FrameHeader, Opcode as Op, parseClosePayload, parseFrameHeader, unmask, websocketAccept} from '../../lib/relay/frames.js'
+import {closeFrame, frame, frameHeader, FrameReader, type FrameHeader, Opcode as Op, parseClosePayload, websocketAccept} from '../../lib/relay/frames.js'
 import {forwardedCloseCode, RelayCloseCode} from '../../lib/relay/protocol.js'
 
 /**
@@ -13,9 +13,14 @@ import {forwardedCloseCode, RelayCloseCode} from '../../lib/relay/protocol.js'
  * when the key is not zero) and the payload streams through as it arrives, without assembling
  * messages. Frame boundaries, opcodes (text, binary, continuation) and FIN bits pass verbatim,
  * so messages keep their type and boundaries. Control frames end at the broker, as they do
- * at the service: a ping is answered on its own leg, pongs are dropped, a Close is answered on
- * its leg and forwarded to the other with its code (1005 → 1000), and a leg that drops without
- * a Close is reported to the other as 1001 (relay-protocol.md §2.10).
+ * at the service: a ping is answered on its own leg, pongs are dropped, and a leg that drops
+ * without a Close is reported to the other as 1001 (relay-protocol.md §2.10).
+ *
+ * Half-close (§3.3): a Close is forwarded to the other leg with its code (1005 → 1000) and NOT
+ * answered on its own leg: the other direction keeps flowing until the other leg closes too,
+ * and that Close is the answer. Once both Closes have passed, both connections end. A pair in
+ * which one Close has passed and nothing moves for `closeTimeoutMs` is ended (both legs get a
+ * Close 1001 where they have none yet), so a peer that never answers cannot hold it forever.
  *
  * Backpressure: a leg stops being read while the other has more than `highWaterMark` bytes
  * queued, so TCP flow control reaches the original sender and the broker never buffers
@@ -28,11 +33,16 @@ import {forwardedCloseCode, RelayCloseCode} from '../../lib/relay/protocol.js'
 /** Stop reading a leg while the other has more than this many bytes queued. */
 export const HIGH_WATER_MARK = 1024 * 1024
 
-/** How long a leg may take to answer our Close before its connection is cut. */
-const CLOSE_TIMEOUT_MS = 5000
+/** How long a half-closed pair may carry nothing before both legs are ended (default). */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000
+
+/** How long a leg may take to close its connection once both Closes have passed. */
+const FINAL_CLOSE_MS = 5000
 
 export interface SpliceOptions {
   highWaterMark?: number
+  /** After one leg's Close has been forwarded, how long the pair may be silent (default 30 s). */
+  closeTimeoutMs?: number
   /** Called once when both connections are closed. */
   onClosed?: () => void
 }
@@ -60,16 +70,19 @@ export function acceptWebSocket(socket: Duplex, key: string, protocol?: string):
  * that arrived with each upgrade request after its headers.
  */
 export function spliceWebSockets(a: Duplex, aHead: Buffer, b: Duplex, bHead: Buffer, options: SpliceOptions = {}): Splice {
+  const pair = new HalfCloseTimer(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS)
   const high = options.highWaterMark ?? HIGH_WATER_MARK
-  const legA = new Leg(a, high)
-  const legB = new Leg(b, high)
+  const legA = new Leg(a, high, pair)
+  const legB = new Leg(b, high, pair)
   legA.peer = legB
   legB.peer = legA
+  pair.legs = [legA, legB]
   let closedCount = 0
   const allClosed = new Promise<void>((resolve) => {
     const onClose = (): void => {
       closedCount += 1
       if (closedCount === 2) {
+        pair.stop()
         options.onClosed?.()
         resolve()
       }
@@ -93,38 +106,75 @@ export function spliceWebSockets(a: Duplex, aHead: Buffer, b: Duplex, bHead: Buf
   }
 }
 
+/**
+ * The pair's half-closed deadline: armed when the first Close passes, pushed back by every
+ * byte either leg sends, and when it fires both legs end.
+ */
+class HalfCloseTimer {
+  legs: Leg[] = []
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(private readonly ms: number) {}
+
+  arm(): void {
+    if (this.timer) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      for (const leg of this.legs) leg.terminate(1001, 'The peer did not finish closing in time')
+    }, this.ms)
+    this.timer.unref()
+  }
+
+  touch(): void {
+    this.timer?.refresh()
+  }
+
+  stop(): void {
+    clearTimeout(this.timer)
+  }
+}
+
+/**
+ * One accepted connection and what the broker knows of its close handshake. Frames this leg
+ * sends are parsed by its FrameReader and streamed to `peer`; what goes to this leg is queued
+ * in `out` and written at the end of each read, in order.
+ */
 class Leg {
   peer!: Leg
-  /** What this leg has sent that does not yet make a whole header or control frame. */
-  private pending: Buffer | undefined
-  /** Payload bytes still to come of the data frame being streamed to the peer. */
-  private payloadLeft = 0
-  private mask: Buffer | undefined
-  private maskOffset = 0
-  /** Whether the data frame now streaming is dropped (the peer is closing). */
-  private dropping = false
-  /** A control frame being collected: its opcode, length and mask. */
-  private control: FrameHeader | undefined
-  /** The leg broke the protocol: what else it sends is ignored. */
-  private broken = false
-
+  private readonly reader: FrameReader
+  /** Frames for this leg, written together at the next flush. */
+  private out: Buffer[] = []
   /** A data frame from the peer is being streamed to this leg: control frames must wait. */
   private midFrame = false
   private waiting: Buffer[] = []
-  /** The next write carries our Close to this leg. */
-  private closeAfterWrite = false
-  /** We sent (or queued) our Close to this leg. */
+  /** Whether the data frame now arriving from this leg is dropped (its peer is closing or gone). */
+  private dropping = false
+  /** We sent (or queued) a Close to this leg. */
   private closeSent = false
-  /** This leg sent its Close. */
+  /** This leg sent its Close (or broke the protocol): nothing more is read from it. */
   private closeReceived = false
   private paused = false
   private closed = false
-  private closeTimer: NodeJS.Timeout | undefined
+  private ended = false
+  private finalTimer: NodeJS.Timeout | undefined
 
   constructor(
     readonly socket: Duplex,
     private readonly high: number,
-  ) {}
+    private readonly pair: HalfCloseTimer,
+  ) {
+    this.reader = new FrameReader(true, {
+      onFrameStart: (h) => this.onFrameStart(h),
+      onPayload: (piece) => {
+        if (this.dropping) return
+        this.peer.out.push(piece)
+        this.pair.touch()
+      },
+      onFrameEnd: () => this.onFrameEnd(),
+      onControl: (opcode, payload) => this.onControl(opcode, payload),
+      onError: (e) => this.protocolError(e.message),
+    })
+  }
 
   onceClosed(fn: () => void): void {
     if (this.closed) fn()
@@ -140,7 +190,7 @@ class Leg {
     })
     this.socket.on('close', () => {
       this.closed = true
-      clearTimeout(this.closeTimer)
+      clearTimeout(this.finalTimer)
       if (!this.closeReceived) this.peer.lost()
       this.peer.resumeReading()
     })
@@ -160,11 +210,27 @@ class Leg {
       return
     }
     this.sendClose(forwardedCloseCode(RelayCloseCode.Abnormal), '')
+    this.flush()
   }
 
-  /** The broker shuts down: Close this leg (after any frame in flight), then cut it. */
+  /** The broker shuts down: Close this leg (after any frame in flight). */
   goAway(code: number, reason: string): void {
-    if (!this.closed && !this.closeSent) this.sendClose(code, reason)
+    if (this.closed || this.closeSent) return
+    this.sendClose(code, reason)
+    this.flush()
+  }
+
+  /** The half-closed pair timed out: Close this leg if it has no Close yet, and end it. */
+  terminate(code: number, reason: string): void {
+    if (this.closed) return
+    if (this.midFrame) {
+      this.socket.destroy()
+      return
+    }
+    this.closeReceived = true
+    this.reader.stop()
+    if (!this.closeSent) this.sendClose(code, reason)
+    this.flush()
   }
 
   resumeReading(): void {
@@ -176,75 +242,32 @@ class Leg {
 
   /** Parses what this leg sent and streams it on to the peer. */
   private read(chunk: Buffer): void {
-    if (this.broken) return
-    const out: Buffer[] = []
-    let data = chunk
-    if (this.pending) {
-      data = Buffer.concat([this.pending, chunk])
-      this.pending = undefined
-    }
-    let off = 0
-    for (;;) {
-      if (this.payloadLeft > 0) {
-        if (off >= data.length) break
-        const n = Math.min(this.payloadLeft, data.length - off)
-        const piece = data.subarray(off, off + n)
-        off += n
-        this.payloadLeft -= n
-        if (!this.dropping) {
-          if (this.mask) unmask(piece, this.mask, this.maskOffset)
-          out.push(piece)
-        }
-        this.maskOffset = (this.maskOffset + n) & 3
-        if (this.payloadLeft === 0) this.endFrame(out)
-        continue
-      }
-      if (this.control) {
-        const need = this.control.length
-        if (data.length - off < need) break
-        const payload = Buffer.from(data.subarray(off, off + need))
-        off += need
-        if (this.control.mask) unmask(payload, this.control.mask, 0)
-        const {opcode} = this.control
-        this.control = undefined
-        this.onControl(opcode, payload, out)
-        if (this.broken) break
-        continue
-      }
-      if (off >= data.length) break
-      const header = parseFrameHeader(data.subarray(off), true)
-      if (header === 'incomplete') break
-      if ('error' in header) {
-        this.protocolError(header.error, out)
-        break
-      }
-      off += header.size
-      if (header.opcode >= Op.close) {
-        this.control = header
-        continue
-      }
-      // A data frame: its header goes on unmasked, its payload streams after it. Nothing may
-      // follow this leg's Close, and nothing is sent to a peer we are closing.
-      this.dropping = this.closeReceived || this.peer.closeSent
-      this.mask = header.mask
-      this.maskOffset = 0
-      this.payloadLeft = header.length
-      if (!this.dropping) {
-        out.push(frameHeader(header.opcode, header.length, {fin: header.fin}))
-        this.peer.midFrame = header.length > 0
-      }
-    }
-    if (!this.broken && off < data.length) this.pending = Buffer.from(data.subarray(off))
-    this.peer.write(out)
-    if (!this.paused && !this.peer.closed && this.peer.socket.writableLength > this.high) {
+    this.reader.push(chunk)
+    const {peer} = this
+    peer.flush()
+    this.flush()
+    if (!this.paused && !peer.closed && peer.socket.writableLength > this.high) {
       this.paused = true
       this.socket.pause()
-      this.peer.socket.once('drain', () => this.resumeReading())
+      peer.socket.once('drain', () => this.resumeReading())
     }
   }
 
+  /**
+   * A data frame from this leg: its header goes on unmasked, its payload streams after it.
+   * Nothing may follow this leg's Close, and nothing is sent to a peer we are closing.
+   */
+  private onFrameStart(header: FrameHeader): void {
+    const {peer} = this
+    this.dropping = this.closeReceived || peer.closeSent || peer.closed
+    if (this.dropping) return
+    this.pair.touch()
+    peer.out.push(frameHeader(header.opcode, header.length, {fin: header.fin}))
+    peer.midFrame = header.length > 0
+  }
+
   /** The data frame streaming to the peer is complete: control frames held for it go now. */
-  private endFrame(out: Buffer[]): void {
+  private onFrameEnd(): void {
     if (this.dropping) {
       this.dropping = false
       return
@@ -252,43 +275,31 @@ class Leg {
     const {peer} = this
     peer.midFrame = false
     if (peer.waiting.length > 0) {
-      out.push(...peer.waiting)
+      peer.out.push(...peer.waiting)
       peer.waiting = []
-      // Our Close was among them: once it is written, the leg may be ended.
-      if (peer.closeSent) peer.closeAfterWrite = true
     }
   }
 
-  private onControl(opcode: number, payload: Buffer, out: Buffer[]): void {
+  private onControl(opcode: number, payload: Buffer): void {
     if (opcode === Op.ping) {
       if (!this.closeSent) this.sendControl(frame(Op.pong, payload))
       return
     }
     if (opcode === Op.pong) return
-    // Close (RFC 6455 §5.5.1): answer it on this leg, forward its code to the peer.
+    // Close (RFC 6455 §5.5.1): forward it; the other leg's own Close will be this one's answer.
     const close = parseClosePayload(payload)
-    if ('error' in close) {
-      this.protocolError(close.error, out)
-      return
-    }
-    const {code, reason} = close
-    const answered = this.closeSent
+    if ('error' in close) return this.protocolError(close.error)
     this.closeReceived = true
-    if (!answered) this.sendClose(forwardedCloseCode(code), reason)
-    else if (!this.midFrame) this.afterCloseSent() // the answer to our Close: the handshake is done
+    this.reader.stop()
     const {peer} = this
-    if (!peer.closeSent && !peer.closed) {
-      peer.closeSent = true
-      out.push(closeFrame(forwardedCloseCode(code), reason))
-      peer.afterCloseSent()
-    }
+    // Until the peer answers, the other direction stays open, bounded by the pair's timer.
+    if (!peer.closeSent && !peer.closed) peer.sendClose(forwardedCloseCode(close.code), close.reason)
   }
 
   /** The leg broke the protocol: Close it with 1002 and tell the peer it went away. */
-  private protocolError(message: string, out: Buffer[]): void {
-    this.broken = true
+  private protocolError(message: string): void {
     this.closeReceived = true
-    this.pending = undefined
+    this.reader.stop()
     if (!this.closeSent) this.sendClose(1002, message)
     const {peer} = this
     if (peer.closed || peer.closeSent) return
@@ -296,50 +307,43 @@ class Leg {
       peer.socket.destroy()
       return
     }
-    peer.closeSent = true
-    out.push(closeFrame(RelayCloseCode.GoingAway, 'The peer broke the WebSocket protocol'))
-    peer.afterCloseSent()
+    peer.sendClose(RelayCloseCode.GoingAway, 'The peer broke the WebSocket protocol')
   }
 
   private sendClose(code: number, reason: string): void {
     this.closeSent = true
     this.sendControl(closeFrame(code, reason))
-    if (this.midFrame) this.armCloseTimer()
-    else this.afterCloseSent()
-  }
-
-  /** Our Close to this leg is on its way: end the connection once the leg has answered it. */
-  private afterCloseSent(): void {
-    if (this.closed) return
-    if (this.closeReceived) this.socket.end()
-    this.armCloseTimer()
-    // A paused leg would never read the answer to our Close.
-    this.resumeReading()
-  }
-
-  private armCloseTimer(): void {
-    if (this.closeTimer || this.closed) return
-    this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS)
-    this.closeTimer.unref()
+    // A leg that never answers must not hold the pair forever.
+    if (!this.closeReceived) this.pair.arm()
   }
 
   private sendControl(frame: Buffer): void {
     if (this.midFrame) this.waiting.push(frame)
-    else this.write([frame])
+    else this.out.push(frame)
   }
 
-  write(bufs: Buffer[]): void {
-    if (bufs.length === 0 || this.closed || this.socket.writableEnded) return
-    if (bufs.length === 1) {
-      this.socket.write(bufs[0]!)
-    } else {
-      this.socket.cork()
-      for (const b of bufs) this.socket.write(b)
-      this.socket.uncork()
+  /** Writes what is queued for this leg; once both Closes have passed, ends the connection. */
+  flush(): void {
+    const bufs = this.out
+    if (bufs.length > 0) {
+      this.out = []
+      if (!this.closed && !this.socket.writableEnded) {
+        if (bufs.length === 1) {
+          this.socket.write(bufs[0]!)
+        } else {
+          this.socket.cork()
+          for (const b of bufs) this.socket.write(b)
+          this.socket.uncork()
+        }
+      }
     }
-    if (this.closeAfterWrite) {
-      this.closeAfterWrite = false
-      this.afterCloseSent()
+    if (this.closeSent && this.closeReceived && !this.midFrame && this.waiting.length === 0 && !this.ended && !this.closed) {
+      this.ended = true
+      this.socket.end()
+      this.finalTimer = setTimeout(() => this.socket.destroy(), FINAL_CLOSE_MS)
+      this.finalTimer.unref()
+      // A paused leg would never see the FIN that ends it.
+      this.resumeReading()
     }
   }
 }

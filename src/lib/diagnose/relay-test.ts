@@ -1,13 +1,14 @@
 import {createHash, randomBytes, randomUUID} from 'node:crypto'
+import {once} from 'node:events'
 import {performance} from 'node:perf_hooks'
-
-import type {WebSocket} from 'ws'
 
 import type {CloudProfile} from '../azure/clouds.js'
 import {redactText} from '../output/redact.js'
 import type {HybridConnectionCredentials} from '../relay/credentials.js'
 import {isRelayError} from '../relay/errors.js'
-import {transportFromCloud} from '../relay/transport.js'
+import type {AcceptRequest, RelayListener} from '../relay/listener.js'
+import type {RelayStream} from '../relay/stream.js'
+import {type RelayTransport, transportFromCloud} from '../relay/transport.js'
 import {type LatencyStats, latencyStats, round2} from './stats.js'
 
 /** The connect header that marks the test's own connections. */
@@ -49,19 +50,15 @@ function headerValue(headers: Record<string, string>, name: string): string | un
   return key ? headers[key] : undefined
 }
 
-function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
-  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)
-}
-
 /**
  * `hcctl relay test`: a listener and a sender of our own on one hybrid connection, measuring the
  * relay path from this machine independently of any agent. Our connections carry a connect
  * header with this run's id, so connections that the relay hands to another listener (an agent
  * on the same hybrid connection) are recognised and left out of the numbers, and foreign
- * senders that reach our listener are refused.
+ * senders that reach our listener are refused. The streams half-close as TCP does (stream.ts):
+ * the bulk transfer ends its sending side after its last byte and reads the echo to its end.
  */
 export async function relayTest(o: RelayTestOptions): Promise<RelayTestResult> {
-  const [{RelayListener}, {openSender}] = await Promise.all([import('../relay/listener.js'), import('../relay/sender.js')])
   const transport = transportFromCloud(o.cloud)
   const runId = randomUUID().slice(0, 8)
   const warnings: string[] = []
@@ -70,11 +67,55 @@ export async function relayTest(o: RelayTestOptions): Promise<RelayTestResult> {
       `${o.listenerCountBefore} agent${o.listenerCountBefore === 1 ? ' is' : 's are'} already listening on ${o.send.entity}: the relay spreads senders at random, so some test connections reach ${o.listenerCountBefore === 1 ? 'it' : 'them'} (left out of the numbers) and app traffic may reach the test's listener (refused while the test runs). Use --scratch to test on a temporary hybrid connection.`,
     )
   }
+  const echo = await startEchoListener(o, transport, runId)
+  const t0 = performance.now()
+  await echo.listener.start()
+  const readyMs = round2(performance.now() - t0)
+  o.progress?.(`listening on ${o.listen.host}/${o.listen.entity} after ${readyMs} ms`)
+
+  let conns: Connections | undefined
+  let rtts: number[] = []
+  let bulk: RelayTestResult['bulk']
+  try {
+    conns = await openConnections(o, transport, runId, echo.ownTags)
+    if (conns.foreign > 0 && !o.listenerCountBefore) warnings.push(`${conns.foreign} test connection${conns.foreign === 1 ? '' : 's'} reached another listener on ${o.send.entity} (an agent?); they are left out of the numbers.`)
+    if (conns.kept) {
+      o.progress?.(`echoing ${o.count} × ${o.size} bytes`)
+      rtts = await echoRoundTrips(conns.kept, o)
+      if (o.bulkBytes > 0 && !o.signal?.aborted) {
+        o.progress?.(`bulk transfer of ${o.bulkBytes} bytes`)
+        bulk = await bulkTransfer(conns.kept, o)
+      }
+    }
+  } finally {
+    conns?.kept?.tunnel.close('Test done')
+    for (const s of echo.ownStreams) s.destroy()
+    await echo.listener.stop()
+  }
+
+  const {kept, connectTimes, errors, attempted, foreign, failed} = conns
+  const received = kept ? rtts.length : 0
+  const lost = kept ? o.count - received : o.count
+  const echoResult = {count: o.count, size: o.size, received, lost, lossPercent: round2((lost / Math.max(o.count, 1)) * 100), ...(rtts.length ? {rttMs: latencyStats(rtts, [50, 99])} : {})}
+  return {
+    hybridConnection: `${o.send.host}/${o.send.entity}`,
+    warnings,
+    listener: {readyMs, foreignAccepts: echo.foreignAccepts()},
+    connections: {attempted, own: connectTimes.length, foreign, failed, errors: [...errors].map(([e, n]) => `${n}× ${e}`), ...(connectTimes.length ? {connectMs: latencyStats(connectTimes, [50])} : {})},
+    echo: echoResult,
+    ...(bulk ? {bulk} : {}),
+    ok: Boolean(kept) && failed === 0 && echoResult.lost === 0 && (bulk === undefined ? o.bulkBytes === 0 : bulk.intact),
+  }
+}
+
+/** The test's listener: echoes its own connections (a pipe, which half-closes after the sender), refuses others. */
+async function startEchoListener(o: RelayTestOptions, transport: RelayTransport, runId: string): Promise<{listener: RelayListener; ownTags: Set<string>; ownStreams: Set<RelayStream>; foreignAccepts: () => number}> {
+  const {RelayListener} = await import('../relay/listener.js')
   const ownTags = new Set<string>()
-  const ownSockets = new Map<string, WebSocket>()
+  const ownStreams = new Set<RelayStream>()
   let foreignAccepts = 0
   const listener = new RelayListener({credentials: o.listen, transport, backoffMinMs: 100})
-  listener.on('accept', (req: {connectHeaders: Record<string, string>; accept(): Promise<WebSocket>; reject(s: number, d: string): Promise<void>}) => {
+  listener.on('accept', (req: AcceptRequest) => {
     const tag = headerValue(req.connectHeaders, RELAY_TEST_HEADER)
     if (!tag || !tag.startsWith(`${runId}-`)) {
       foreignAccepts++
@@ -83,139 +124,137 @@ export async function relayTest(o: RelayTestOptions): Promise<RelayTestResult> {
     }
     ownTags.add(tag)
     req
-      .accept()
-      .then((ws) => {
-        ownSockets.set(tag, ws)
-        ws.on('message', (data, isBinary) => ws.send(data as Buffer, {binary: isBinary}))
-        ws.on('error', () => {})
+      .acceptStream()
+      .then((stream) => {
+        ownStreams.add(stream)
+        stream.on('error', () => {})
+        stream.pipe(stream)
       })
       .catch(() => ownTags.delete(tag))
   })
   listener.on('warning', () => {})
-  const t0 = performance.now()
-  await listener.start()
-  const readyMs = round2(performance.now() - t0)
-  o.progress?.(`listening on ${o.listen.host}/${o.listen.entity} after ${readyMs} ms`)
+  return {listener, ownTags, ownStreams, foreignAccepts: () => foreignAccepts}
+}
 
-  const connectTimes: number[] = []
-  const errors = new Map<string, number>()
-  let attempted = 0
-  let foreign = 0
-  let failed = 0
-  let kept: WebSocket | undefined
-  const rtts: number[] = []
-  let received = 0
-  let bulk: RelayTestResult['bulk']
-  try {
-    while (!o.signal?.aborted && (attempted < o.connections || (!kept && attempted < o.connections + MAX_EXTRA_ATTEMPTS))) {
-      attempted++
-      const tag = `${runId}-${attempted}`
-      const started = performance.now()
-      try {
-        const conn = await openSender(o.send, transport, {headers: {[RELAY_TEST_HEADER]: tag}, timeoutMs: o.timeoutMs, signal: o.signal})
-        const ms = round2(performance.now() - started)
-        conn.ws.on('error', () => {})
-        if (ownTags.has(tag)) {
-          connectTimes.push(ms)
-          if (!kept) kept = conn.ws
-          else conn.ws.close(1000)
-        } else {
-          foreign++
-          conn.ws.close(1000)
-        }
-      } catch (error) {
-        if (isRelayError(error, 'RejectedByListener') && !ownTags.has(tag)) {
-          // Another listener (an agent whose endpoint is down, say) refused it: not the relay path.
-          foreign++
-          continue
-        }
-        failed++
-        const text = isRelayError(error) ? `${error.code}${error.status ? ` ${error.status}` : ''}${error.reason ? ` ${error.reason}` : ''}` : (error as Error).message
-        const key = redactText(text).slice(0, 200)
-        errors.set(key, (errors.get(key) ?? 0) + 1)
-        if (isRelayError(error, 'RelayUnauthorized') || isRelayError(error, 'HybridConnectionNotFound')) break
-      }
-    }
-    if (foreign > 0 && !o.listenerCountBefore) warnings.push(`${foreign} test connection${foreign === 1 ? '' : 's'} reached another listener on ${o.send.entity} (an agent?); they are left out of the numbers.`)
+interface Connections {
+  /** The first of our own connections, kept for the echo and bulk phases. */
+  kept?: RelayStream
+  connectTimes: number[]
+  errors: Map<string, number>
+  attempted: number
+  foreign: number
+  failed: number
+}
 
-    if (kept) {
-      o.progress?.(`echoing ${o.count} × ${o.size} bytes`)
-      const ws = kept
-      const waiting = new Map<number, (t: number) => void>()
-      let bulkSink: ((b: Buffer) => void) | undefined
-      ws.on('message', (data) => {
-        const buf = toBuffer(data as Buffer)
-        if (bulkSink) return bulkSink(buf)
-        if (buf.length >= 4) waiting.get(buf.readUInt32BE(0))?.(performance.now())
-      })
-      const payload = randomBytes(Math.max(4, o.size))
-      for (let seq = 1; seq <= o.count && !o.signal?.aborted; seq++) {
-        payload.writeUInt32BE(seq, 0)
-        const sent = performance.now()
-        const answered = await new Promise<number | undefined>((resolve) => {
-          const timer = setTimeout(() => resolve(undefined), o.timeoutMs)
-          waiting.set(seq, (t) => {
-            clearTimeout(timer)
-            resolve(t)
-          })
-          ws.send(payload, {binary: true})
-        })
-        waiting.delete(seq)
-        if (answered !== undefined) {
-          received++
-          rtts.push(answered - sent)
-        }
+/** Opens the sender connections (connect time measured on each); keeps the first of our own. */
+async function openConnections(o: RelayTestOptions, transport: RelayTransport, runId: string, ownTags: Set<string>): Promise<Connections> {
+  const [{openSenderRaw}, {relayStream}] = await Promise.all([import('../relay/sender.js'), import('../relay/stream.js')])
+  const out: Connections = {connectTimes: [], errors: new Map(), attempted: 0, foreign: 0, failed: 0}
+  while (!o.signal?.aborted && (out.attempted < o.connections || (!out.kept && out.attempted < o.connections + MAX_EXTRA_ATTEMPTS))) {
+    out.attempted++
+    const tag = `${runId}-${out.attempted}`
+    const started = performance.now()
+    try {
+      const conn = await openSenderRaw(o.send, transport, {headers: {[RELAY_TEST_HEADER]: tag}, timeoutMs: o.timeoutMs, signal: o.signal})
+      const ms = round2(performance.now() - started)
+      const stream = relayStream(conn.ws, {closeTimeoutMs: o.timeoutMs})
+      stream.on('error', () => {})
+      if (ownTags.has(tag)) {
+        out.connectTimes.push(ms)
+        if (!out.kept) out.kept = stream
+        else stream.end()
+      } else {
+        out.foreign++
+        stream.tunnel.close('Not the test listener')
       }
-      if (o.bulkBytes > 0 && !o.signal?.aborted) {
-        o.progress?.(`bulk transfer of ${o.bulkBytes} bytes`)
-        const sentHash = createHash('sha256')
-        const gotHash = createHash('sha256')
-        let got = 0
-        const started = performance.now()
-        const done = new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), Math.max(o.timeoutMs, 30_000))
-          bulkSink = (b) => {
-            gotHash.update(b)
-            got += b.length
-            if (got >= o.bulkBytes) {
-              clearTimeout(timer)
-              resolve(true)
-            }
-          }
-        })
-        const chunk = 64 * 1024
-        for (let off = 0; off < o.bulkBytes; off += chunk) {
-          const piece = randomBytes(Math.min(chunk, o.bulkBytes - off))
-          sentHash.update(piece)
-          ws.send(piece, {binary: true})
-          if (ws.bufferedAmount > 4 * 1024 * 1024) await new Promise((r) => setTimeout(r, 5))
-        }
-        const complete = await done
-        const ms = performance.now() - started
-        bulk = {
-          bytes: o.bulkBytes,
-          ms: round2(ms),
-          megabytesPerSecond: round2(o.bulkBytes / 1_048_576 / (ms / 1000)),
-          intact: complete && got === o.bulkBytes && sentHash.digest('hex') === gotHash.digest('hex'),
-        }
+    } catch (error) {
+      if (isRelayError(error, 'RejectedByListener') && !ownTags.has(tag)) {
+        // Another listener (an agent whose endpoint is down, say) refused it: not the relay path.
+        out.foreign++
+        continue
       }
+      out.failed++
+      const text = isRelayError(error) ? `${error.code}${error.status ? ` ${error.status}` : ''}${error.reason ? ` ${error.reason}` : ''}` : (error as Error).message
+      const key = redactText(text).slice(0, 200)
+      out.errors.set(key, (out.errors.get(key) ?? 0) + 1)
+      if (isRelayError(error, 'RelayUnauthorized') || isRelayError(error, 'HybridConnectionNotFound')) break
     }
-  } finally {
-    kept?.close(1000)
-    for (const ws of ownSockets.values()) ws.terminate()
-    await listener.stop()
   }
+  return out
+}
 
-  const lost = o.count - received
-  const echo = {count: o.count, size: o.size, received, lost: kept ? lost : o.count, lossPercent: round2(((kept ? lost : o.count) / Math.max(o.count, 1)) * 100), ...(rtts.length ? {rttMs: latencyStats(rtts, [50, 99])} : {})}
-  if (!kept) echo.received = 0
+/**
+ * Sequential echoes of `size`-byte records (the first 4 bytes carry the sequence number), one
+ * in flight at a time; a record not back within the timeout is lost. Returns the round trips.
+ */
+async function echoRoundTrips(stream: RelayStream, o: RelayTestOptions): Promise<number[]> {
+  const size = Math.max(4, o.size)
+  const rtts: number[] = []
+  let buffered: Buffer = Buffer.alloc(0)
+  let waiting: {seq: number; resolve: (t: number) => void} | undefined
+  const onData = (d: Buffer) => {
+    buffered = buffered.length === 0 ? d : Buffer.concat([buffered, d])
+    while (buffered.length >= size) {
+      const seq = buffered.readUInt32BE(0)
+      buffered = buffered.subarray(size)
+      if (waiting?.seq === seq) waiting.resolve(performance.now())
+    }
+  }
+  stream.on('data', onData)
+  const payload = randomBytes(size)
+  for (let seq = 1; seq <= o.count && !o.signal?.aborted; seq++) {
+    payload.writeUInt32BE(seq, 0)
+    const sent = performance.now()
+    const answered = await new Promise<number | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), o.timeoutMs)
+      waiting = {
+        seq,
+        resolve: (t) => {
+          clearTimeout(timer)
+          resolve(t)
+        },
+      }
+      stream.write(Buffer.from(payload))
+    })
+    waiting = undefined
+    if (answered !== undefined) rtts.push(answered - sent)
+  }
+  stream.off('data', onData)
+  return rtts
+}
+
+/** Sends `bulkBytes`, ends the sending side (a half-close), and reads the echo to its end. */
+async function bulkTransfer(stream: RelayStream, o: RelayTestOptions): Promise<NonNullable<RelayTestResult['bulk']>> {
+  const sentHash = createHash('sha256')
+  const gotHash = createHash('sha256')
+  let got = 0
+  const started = performance.now()
+  stream.on('data', (b: Buffer) => {
+    gotHash.update(b)
+    got += b.length
+  })
+  const ended = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(o.timeoutMs, 30_000))
+    const done = (ok: boolean) => {
+      clearTimeout(timer)
+      resolve(ok)
+    }
+    stream.once('end', () => done(true))
+    stream.once('error', () => done(false))
+  })
+  const chunk = 64 * 1024
+  for (let off = 0; off < o.bulkBytes && !stream.destroyed; off += chunk) {
+    const piece = randomBytes(Math.min(chunk, o.bulkBytes - off))
+    sentHash.update(piece)
+    if (!stream.write(piece)) await Promise.race([once(stream, 'drain'), ended])
+  }
+  stream.end()
+  const complete = await ended
+  const ms = performance.now() - started
   return {
-    hybridConnection: `${o.send.host}/${o.send.entity}`,
-    warnings,
-    listener: {readyMs, foreignAccepts},
-    connections: {attempted, own: connectTimes.length, foreign, failed, errors: [...errors].map(([e, n]) => `${n}× ${e}`), ...(connectTimes.length ? {connectMs: latencyStats(connectTimes, [50])} : {})},
-    echo,
-    ...(bulk ? {bulk} : {}),
-    ok: Boolean(kept) && failed === 0 && echo.lost === 0 && (bulk === undefined ? o.bulkBytes === 0 : bulk.intact),
+    bytes: o.bulkBytes,
+    ms: round2(ms),
+    megabytesPerSecond: round2(o.bulkBytes / 1_048_576 / (ms / 1000)),
+    intact: complete && got === o.bulkBytes && sentHash.digest('hex') === gotHash.digest('hex'),
   }
 }

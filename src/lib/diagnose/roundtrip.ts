@@ -10,7 +10,10 @@ import {round2} from './stats.js'
  * The round trip of `hcctl check`: connect to a hybrid connection as a sender, with the app's
  * own key, the way App Service does. Accepted means relay and agent work end to end; a
  * rejection carries the agent's status and reason. Optionally the endpoint itself is probed
- * through the tunnel (`send`/`expect`, or an HTTP HEAD).
+ * through the tunnel (`send`/`expect`, or an HTTP HEAD). A `send` probe that has no matching
+ * answer after a moment shuts down its sending side (a WebSocket Close 1000 "Shutdown", which
+ * the agent turns into a TCP FIN, as `nc -N` does) and keeps reading, so endpoints that answer
+ * only after EOF (`wc -c`, HTTP/1.0-style servers) answer too.
  */
 export interface RoundTripOptions {
   cloud: CloudProfile
@@ -64,6 +67,9 @@ function printable(buf: Buffer): string {
   return buf.toString('utf8').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '.').slice(0, 200)
 }
 
+/** How long a `send` probe waits for a matching answer before it half-closes (at most half the timeout). */
+const SHUTDOWN_AFTER_MS = 1000
+
 /** Sends the probe on an open sender socket and waits for an answer that satisfies it. */
 function probeOver(conn: SenderConnection, o: RoundTripOptions): Promise<NonNullable<RoundTripAttempt['probe']>> {
   const started = performance.now()
@@ -73,6 +79,7 @@ function probeOver(conn: SenderConnection, o: RoundTripOptions): Promise<NonNull
     let received = Buffer.alloc(0)
     const done = (r: NonNullable<RoundTripAttempt['probe']>) => {
       clearTimeout(timer)
+      clearTimeout(shutdown)
       conn.ws.removeAllListeners('message')
       conn.ws.removeAllListeners('close')
       resolve({...r, timeMs: round2(performance.now() - started)})
@@ -91,6 +98,9 @@ function probeOver(conn: SenderConnection, o: RoundTripOptions): Promise<NonNull
       done(received.length > 0 && (!want || want.test(received.toString('utf8'))) ? {ok: true, answer: printable(received)} : {ok: false, answer: received.length > 0 ? printable(received) : undefined, error: 'the endpoint closed the connection without a matching answer'}),
     )
     conn.ws.send(Buffer.from(payload, 'utf8'))
+    // HTTP servers close by themselves (Connection: close), and some drop a request whose
+    // client half-closed; other endpoints may wait for EOF before they answer.
+    const shutdown = o.probe === 'http' ? undefined : setTimeout(() => conn.ws.close(1000, 'Shutdown'), Math.min(SHUTDOWN_AFTER_MS, o.timeoutMs / 2))
   })
 }
 

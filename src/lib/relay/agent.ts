@@ -38,6 +38,8 @@ export interface AgentOptions {
   connectTimeoutMs?: number
   /** Close tunnels idle this long (default: never). */
   idleTimeoutMs?: number
+  /** A half-closed tunnel (one side sent FIN/Close) silent this long is cut (default 30 s; tunnel.ts). */
+  closeTimeoutMs?: number
   /** On stop, let active tunnels finish this long (default 30 s). */
   drainTimeoutMs?: number
   /** Lifetime of the SAS tokens the listeners sign (default 3600 s). */
@@ -232,7 +234,7 @@ export class Agent {
     rt.pending--
     rt.accepts++
     tcp.setNoDelay(true)
-    const tunnel = pipeTunnel(ws, tcp, {idleTimeoutMs: this.options.idleTimeoutMs})
+    const tunnel = pipeTunnel(ws, tcp, {idleTimeoutMs: this.options.idleTimeoutMs, closeTimeoutMs: this.options.closeTimeoutMs})
     rt.active.add(tunnel)
     const s = await tunnel.done
     rt.active.delete(tunnel)

@@ -27,6 +27,8 @@ export interface ForwardOptions {
   /** Sender upgrade timeout (default 30 s). */
   connectTimeoutMs?: number
   idleTimeoutMs?: number
+  /** A half-closed tunnel (one side sent FIN/Close) silent this long is cut (default 30 s; tunnel.ts). */
+  closeTimeoutMs?: number
   tokenTtlSeconds?: number
 }
 
@@ -128,7 +130,7 @@ export class Forwarder {
       return
     }
     socket.setNoDelay(true)
-    const tunnel = pipeTunnel(conn.ws, socket, {idleTimeoutMs: this.o.idleTimeoutMs})
+    const tunnel = pipeTunnel(conn.ws, socket, {idleTimeoutMs: this.o.idleTimeoutMs, closeTimeoutMs: this.o.closeTimeoutMs})
     socket.resume()
     this.active.add(tunnel)
     const s = await tunnel.done

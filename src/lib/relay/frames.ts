@@ -1,11 +1,12 @@
 import {createHash} from 'node:crypto'
 
-import {truncateCloseReason} from './protocol.js'
+import {truncateCloseReason} from './protocol-constants.js'
 
 /**
  * WebSocket framing (RFC 6455 §5) for the relay's data paths, where messages are a byte stream
  * and need not be assembled: the emulator's broker splices frames between two legs, and our
- * tunnels stream frame payloads straight to TCP. Pure functions, no sockets.
+ * tunnels stream frame payloads straight to TCP. Frame builders and an incremental reader
+ * (FrameReader, a small state machine); no sockets.
  *
  * Frames we send as a client carry the mask bit with an all-zero key: masking protects
  * browser-era HTTP caches from script-chosen bytes and adds nothing over TLS between
@@ -24,8 +25,6 @@ export interface FrameHeader {
   size: number
 }
 
-export type HeaderResult = FrameHeader | 'incomplete' | {error: string}
-
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 
 /** The `Sec-WebSocket-Accept` value for a handshake key (RFC 6455 §4.2.2). */
@@ -34,40 +33,231 @@ export function websocketAccept(key: string): string {
 }
 
 /**
- * Parses a frame header at the start of `b`. `fromClient`: frames a client sent must be
- * masked, frames a server sent must not be. No extension is ever negotiated, so RSV bits
- * are refused.
+ * Why a peer's bytes are not a valid WebSocket stream (RFC 6455 §5). The codes are stable (tests
+ * and logs match them); the messages say what was wrong in words.
  */
-export function parseFrameHeader(b: Buffer, fromClient: boolean): HeaderResult {
-  if (b.length < 2) return 'incomplete'
-  const first = b[0]!
-  const second = b[1]!
-  const fin = (first & 0x80) !== 0
-  const opcode = first & 0x0f
-  if ((first & 0x70) !== 0) return {error: 'RSV bits set without a negotiated extension'}
-  if (!(opcode <= Opcode.binary || (opcode >= Opcode.close && opcode <= Opcode.pong))) return {error: `unknown opcode ${opcode}`}
-  const masked = (second & 0x80) !== 0
-  if (fromClient && !masked) return {error: 'a client frame must be masked'}
-  if (!fromClient && masked) return {error: 'a server frame must not be masked'}
-  let length = second & 0x7f
-  let size = 2
-  if (length === 126) {
-    if (b.length < 4) return 'incomplete'
-    length = b.readUInt16BE(2)
-    size = 4
-  } else if (length === 127) {
-    if (b.length < 10) return 'incomplete'
-    const high = b.readUInt32BE(2)
-    if (high > 0x1fffff) return {error: 'frame length beyond 2^53 - 1'}
-    length = high * 2 ** 32 + b.readUInt32BE(6)
-    size = 10
+export type FrameErrorCode =
+  | 'RSV_BITS'
+  | 'UNKNOWN_OPCODE'
+  | 'MASK_REQUIRED'
+  | 'MASK_FORBIDDEN'
+  | 'LENGTH_OVERFLOW'
+  | 'BAD_CONTROL_FRAME'
+  | 'UNEXPECTED_CONTINUATION'
+  | 'EXPECTED_CONTINUATION'
+  | 'BAD_CLOSE_PAYLOAD'
+
+export interface FrameError {
+  code: FrameErrorCode
+  message: string
+}
+
+/** What a FrameReader reports; every callback is optional except the payload and control ones. */
+export interface FrameHandler {
+  /** A data frame (text, binary or continuation) begins; its payload follows in onPayload calls. */
+  onFrameStart?(header: FrameHeader): void
+  /** The next piece of the current data frame's payload, already unmasked (may be empty for none). */
+  onPayload(piece: Buffer): void
+  /** The current data frame's payload is complete. */
+  onFrameEnd?(): void
+  /** A whole control frame (close, ping, pong), unmasked. */
+  onControl(opcode: number, payload: Buffer): void
+  /** The stream broke the protocol; the reader is `failed` and ignores what follows. */
+  onError(error: FrameError): void
+}
+
+/**
+ * The states of a FrameReader, as `ws`'s receiver names them: the two fixed header bytes, the
+ * extended lengths, the mask key, a data frame's payload (streamed), a control frame's payload
+ * (collected: at most 125 bytes), and the two final states.
+ */
+export type FrameReaderState = 'info' | 'length16' | 'length64' | 'mask' | 'payload' | 'control' | 'stopped' | 'failed'
+
+const MAX_HEADER = 14
+
+/**
+ * An incremental WebSocket frame parser: bytes go in as they arrive, split anywhere (one at a
+ * time works), and come out as frame starts, payload pieces and control frames. Data payloads
+ * are never assembled: each piece is a view of the input (unmasked in place when the key is not
+ * zero), so a tunnel can write it on at once. `fromClient`: frames a client sent must be masked,
+ * frames a server sent must not be. No extension is ever negotiated, so RSV bits are refused.
+ */
+export class FrameReader {
+  private stateValue: FrameReaderState = 'info'
+  /** Header bytes collected so far when a header arrives split. */
+  private readonly scratch = Buffer.allocUnsafe(MAX_HEADER)
+  private scratchLength = 0
+  private fin = false
+  private opcode = 0
+  private masked = false
+  private length = 0
+  private headerSize = 0
+  private mask: Buffer | undefined
+  private maskOffset = 0
+  private left = 0
+  private control: Buffer[] = []
+  /** A fragmented message is open: the next data frame must be a continuation. */
+  private fragmented = false
+
+  constructor(
+    private readonly fromClient: boolean,
+    private readonly handler: FrameHandler,
+  ) {}
+
+  get state(): FrameReaderState {
+    return this.stateValue
   }
-  if (opcode >= Opcode.close && (!fin || length > 125)) return {error: 'control frames must be final and at most 125 bytes'}
-  if (!masked) return {fin, opcode, length, mask: undefined, size}
-  if (b.length < size + 4) return 'incomplete'
-  const key = b.subarray(size, size + 4)
-  const mask = key.readUInt32BE(0) === 0 ? undefined : Buffer.from(key)
-  return {fin, opcode, length, mask, size: size + 4}
+
+  /** Ignore whatever arrives from now on (after a Close: nothing may follow it). */
+  stop(): void {
+    if (this.stateValue !== 'failed') this.stateValue = 'stopped'
+  }
+
+  /** Feeds the next bytes of the stream. */
+  push(chunk: Buffer): void {
+    let off = 0
+    while (off < chunk.length || this.stateValue === 'payload' && this.left === 0) {
+      switch (this.stateValue) {
+        case 'info':
+        case 'length16':
+        case 'length64':
+        case 'mask': {
+          const need = this.needed()
+          const have = this.scratchLength
+          const take = Math.min(need - have, chunk.length - off)
+          chunk.copy(this.scratch, have, off, off + take)
+          this.scratchLength += take
+          off += take
+          if (this.scratchLength === need) this.headerStep()
+          break
+        }
+        case 'payload': {
+          if (this.left === 0) {
+            this.endData()
+            break
+          }
+          const n = Math.min(this.left, chunk.length - off)
+          const piece = n === chunk.length ? chunk : chunk.subarray(off, off + n)
+          off += n
+          this.left -= n
+          if (this.mask) {
+            unmask(piece, this.mask, this.maskOffset)
+            this.maskOffset = (this.maskOffset + n) & 3
+          }
+          this.handler.onPayload(piece)
+          if (this.left === 0 && this.stateValue === 'payload') this.endData()
+          break
+        }
+        case 'control': {
+          const n = Math.min(this.left, chunk.length - off)
+          this.control.push(chunk.subarray(off, off + n))
+          off += n
+          this.left -= n
+          if (this.left === 0) this.endControl()
+          break
+        }
+        default:
+          return // stopped or failed
+      }
+    }
+  }
+
+  /** Header bytes the current state needs in total (scratch holds the ones already read). */
+  private needed(): number {
+    switch (this.stateValue) {
+      case 'info':
+        return 2
+      case 'length16':
+        return 4
+      case 'length64':
+        return 10
+      default:
+        return this.headerSize + 4
+    }
+  }
+
+  private headerStep(): void {
+    const b = this.scratch
+    switch (this.stateValue) {
+      case 'info': {
+        const first = b[0]!
+        const second = b[1]!
+        this.fin = (first & 0x80) !== 0
+        this.opcode = first & 0x0f
+        this.masked = (second & 0x80) !== 0
+        if ((first & 0x70) !== 0) return this.fail('RSV_BITS', 'RSV bits set without a negotiated extension')
+        if (!(this.opcode <= Opcode.binary || (this.opcode >= Opcode.close && this.opcode <= Opcode.pong))) return this.fail('UNKNOWN_OPCODE', `unknown opcode ${this.opcode}`)
+        if (this.fromClient && !this.masked) return this.fail('MASK_REQUIRED', 'a client frame must be masked')
+        if (!this.fromClient && this.masked) return this.fail('MASK_FORBIDDEN', 'a server frame must not be masked')
+        const length = second & 0x7f
+        if (length === 126) return void (this.stateValue = 'length16')
+        if (length === 127) return void (this.stateValue = 'length64')
+        this.length = length
+        this.headerSize = 2
+        return this.afterLength()
+      }
+      case 'length16':
+        this.length = b.readUInt16BE(2)
+        this.headerSize = 4
+        return this.afterLength()
+      case 'length64': {
+        const high = b.readUInt32BE(2)
+        if (high > 0x1fffff) return this.fail('LENGTH_OVERFLOW', 'frame length beyond 2^53 - 1')
+        this.length = high * 2 ** 32 + b.readUInt32BE(6)
+        this.headerSize = 10
+        return this.afterLength()
+      }
+      default: {
+        const key = b.subarray(this.headerSize, this.headerSize + 4)
+        this.mask = key.readUInt32BE(0) === 0 ? undefined : Buffer.from(key)
+        this.headerSize += 4
+        return this.beginFrame()
+      }
+    }
+  }
+
+  private afterLength(): void {
+    if (this.opcode >= Opcode.close && (!this.fin || this.length > 125)) return this.fail('BAD_CONTROL_FRAME', 'control frames must be final and at most 125 bytes')
+    this.mask = undefined
+    if (this.masked) this.stateValue = 'mask'
+    else this.beginFrame()
+  }
+
+  private beginFrame(): void {
+    this.scratchLength = 0
+    this.maskOffset = 0
+    this.left = this.length
+    if (this.opcode >= Opcode.close) {
+      this.control = []
+      this.stateValue = 'control'
+      if (this.left === 0) this.endControl()
+      return
+    }
+    if (this.opcode === Opcode.continuation && !this.fragmented) return this.fail('UNEXPECTED_CONTINUATION', 'a continuation frame without a message to continue')
+    if (this.opcode !== Opcode.continuation && this.fragmented) return this.fail('EXPECTED_CONTINUATION', 'a new message began before the fragmented one ended')
+    this.fragmented = !this.fin
+    this.stateValue = 'payload'
+    this.handler.onFrameStart?.({fin: this.fin, opcode: this.opcode, length: this.length, mask: this.mask, size: this.headerSize})
+  }
+
+  private endData(): void {
+    if (this.stateValue === 'payload') this.stateValue = 'info'
+    this.handler.onFrameEnd?.()
+  }
+
+  private endControl(): void {
+    const payload = this.control.length === 1 ? Buffer.from(this.control[0]!) : Buffer.concat(this.control)
+    this.control = []
+    if (this.mask) unmask(payload, this.mask, 0)
+    this.stateValue = 'info'
+    this.handler.onControl(this.opcode, payload)
+  }
+
+  private fail(code: FrameErrorCode, message: string): void {
+    this.stateValue = 'failed'
+    this.scratchLength = 0
+    this.handler.onError({code, message})
+  }
 }
 
 /** A frame header; `masked` sets the mask bit with an all-zero key (a client frame). */
@@ -109,7 +299,7 @@ export function closeFrame(code: number, reason: string, masked = false): Buffer
   return frame(Opcode.close, payload, masked)
 }
 
-/** The code and reason of a Close payload (1005 when it has none), or an error. */
+/** The code and reason of a Close payload (1005 when it has none), or an error (a BAD_CLOSE_PAYLOAD). */
 export function parseClosePayload(payload: Buffer): {code: number; reason: string} | {error: string} {
   if (payload.length === 0) return {code: 1005, reason: ''}
   if (payload.length === 1) return {error: 'a Close payload of one byte'}

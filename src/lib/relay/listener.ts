@@ -8,7 +8,9 @@ import type {HybridConnectionCredentials} from './credentials.js'
 import {errorForNetwork, errorForUpgrade, RelayError} from './errors.js'
 import {type AcceptCommand, buildListenUrl, buildRejectUrl, formatRenewToken, parseServiceMessage, SERVICE_BUS_AUTHORIZATION} from './protocol.js'
 import {openRawWebSocket, type RawWebSocket, UpgradeRefusedError} from './raw-websocket.js'
+import {relayStream, type RelayStream} from './stream.js'
 import {type RelayTransport, wsClientOptions} from './transport.js'
+import type {TunnelOptions} from './tunnel.js'
 
 /**
  * The listener side of a hybrid connection (relay-protocol.md §2): a control channel that
@@ -50,6 +52,8 @@ export interface AcceptRequest {
   accept(): Promise<WebSocket>
   /** Accepts and resolves with the upgraded socket, for a tunnel that frames it itself (tunnel.ts). */
   acceptRaw(): Promise<RawWebSocket>
+  /** Accepts and resolves with the sender's stream, which half-closes as TCP does (stream.ts). */
+  acceptStream(options?: Pick<TunnelOptions, 'closeTimeoutMs'>): Promise<RelayStream>
   /** Refuses the sender: it sees `status` and `description` as its upgrade's status line. */
   reject(status: number, description: string): Promise<void>
 }
@@ -250,6 +254,7 @@ export class RelayListener extends EventEmitter {
       remoteEndpoint: cmd.remoteEndpoint,
       accept: () => this.rendezvous(cmd),
       acceptRaw: () => this.rendezvousRaw(cmd),
+      acceptStream: async (options = {}) => relayStream(await this.rendezvousRaw(cmd), options),
       reject: (status, description) => this.reject(cmd, status, description),
     }
   }

@@ -1,6 +1,4 @@
 import {randomUUID} from 'node:crypto'
-import type {Duplex} from 'node:stream'
-
 import type {WebSocket} from 'ws'
 
 import {type CloudProfile, relayHost} from '../azure/clouds.js'
@@ -10,7 +8,9 @@ import {credentialsFromConnectionString, credentialsFromKey, credentialsFromToke
 import {errorForNetwork, errorForUpgrade, RelayError} from './errors.js'
 import {buildConnectUrl, SERVICE_BUS_AUTHORIZATION} from './protocol.js'
 import {HandshakeTimeoutError, openRawWebSocket, type RawWebSocket, UpgradeRefusedError} from './raw-websocket.js'
+import {relayStream, type RelayStream} from './stream.js'
 import {transportFromCloud, type RelayTransport, wsClientOptions} from './transport.js'
+import type {TunnelOptions} from './tunnel.js'
 
 /**
  * The sender side of a hybrid connection: one WebSocket through the relay to a listener.
@@ -163,12 +163,13 @@ export async function openSenderRaw(creds: HybridConnectionCredentials, transpor
 }
 
 /**
- * `connectSender` as a byte stream: a Duplex whose writes become binary messages and whose
- * reads are the messages' bytes (ws's createWebSocketStream). For callers that pipe, e.g. a
- * tcpping through the relay or a diagnostic round trip.
+ * A sender as a byte stream (stream.ts): writes become binary messages, reads are the bytes of
+ * what arrives, and the stream half-closes as TCP does: `end()` sends Close 1000 "Shutdown" and
+ * reading goes on until the listener's Close, which ends the readable side. For callers that
+ * pipe, e.g. `relay test`, a tcpping through the relay or a diagnostic round trip.
  */
-export async function connectSenderStream(options: ConnectSenderOptions): Promise<SenderConnection & {stream: Duplex}> {
-  const conn = await connectSender(options)
-  const {createWebSocketStream} = await import('ws')
-  return {...conn, stream: createWebSocketStream(conn.ws)}
+export async function connectSenderStream(options: ConnectSenderOptions & Pick<TunnelOptions, 'closeTimeoutMs'>): Promise<RawSenderConnection & {stream: RelayStream}> {
+  const creds = resolveCredentials(options)
+  const conn = await openSenderRaw(creds, transportFromCloud(options.cloud), options)
+  return {...conn, stream: relayStream(conn.ws, {closeTimeoutMs: options.closeTimeoutMs, signal: options.signal})}
 }

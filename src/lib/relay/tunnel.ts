@@ -1,6 +1,6 @@
 import type {Socket} from 'node:net'
 
-import {closeFrame, frame, frameHeader, type FrameHeader, Opcode, parseClosePayload, parseFrameHeader} from './frames.js'
+import {closeFrame, type FrameError, FrameReader, frame, frameHeader, Opcode, parseClosePayload} from './frames.js'
 import type {RawWebSocket} from './raw-websocket.js'
 
 /**
@@ -13,10 +13,19 @@ import type {RawWebSocket} from './raw-websocket.js'
  *    high-water mark queued, and resumed on its 'drain';
  *  - WebSocket → TCP: the relay socket is paused while TCP has the high-water mark queued, and
  *    resumed on the TCP 'drain'.
- * Pings are answered, and a Close is answered and ends the tunnel.
- * Close is orderly both ways: TCP end → everything already read is sent, then Close 1000;
- * WebSocket close → everything already received is written, then TCP end. Errors and abnormal
- * closes reset the other side. The relay protocol has no half-close (relay-protocol.md §3.3).
+ *
+ * Half-close (relay-protocol.md §3.3, as .NET's HybridConnectionStream.Shutdown and azbridge):
+ * a TCP FIN is a WebSocket Close (1000 "Shutdown") and a Close is a TCP FIN, in both
+ * directions, and the other direction keeps flowing until its own end:
+ *
+ *   open ──TCP EOF: send Close──▶ half-closed-local ──relay's Close──▶ closing ──both sockets closed──▶ closed
+ *   open ──relay's Close: end TCP──▶ half-closed-remote ──TCP EOF: send Close──▶ closing
+ *   any ──error, abnormal close, idle, abort──▶ closing
+ *
+ * A half-closed tunnel whose open direction carries nothing for `closeTimeoutMs` (a peer that
+ * sent its Close and never finishes) is cut, and so is a closing one whose sockets do not close
+ * within that time. Pings are answered. Errors and abnormal closes (codes other than 1000, 1001
+ * and none) reset the TCP side; 1001 "going away" ends TCP after what arrived and answers at once.
  */
 export interface TunnelOptions {
   /** Close both sides after this long with no bytes either way (0 or undefined: never). */
@@ -25,7 +34,15 @@ export interface TunnelOptions {
   highWaterMark?: number
   /** Aborting closes the tunnel (Close 1001 "going away", TCP end). */
   signal?: AbortSignal
+  /**
+   * After one side has closed (TCP EOF or the relay's Close), how long the other direction may
+   * carry nothing before the tunnel is cut; also how long the final close may take (default 30 s).
+   */
+  closeTimeoutMs?: number
 }
+
+/** Where a tunnel is in its life (see pipeTunnel). */
+export type TunnelState = 'open' | 'half-closed-local' | 'half-closed-remote' | 'closing' | 'closed'
 
 export interface TunnelStats {
   /** Bytes read from TCP and sent over the relay. */
@@ -46,273 +63,330 @@ export interface Tunnel {
   readonly stats: () => TunnelStats
   /** Resolves when both sides are closed (never rejects). */
   readonly done: Promise<TunnelStats>
+  /** The tunnel's state now. */
+  readonly state: () => TunnelState
   /** Closes both sides now (Close 1001, TCP end). */
   close(reason?: string): void
 }
 
-/** How long the relay may take to finish the close handshake before its connection is cut. */
-const CLOSE_TIMEOUT_MS = 5000
+export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000
 
 export function pipeTunnel(ws: RawWebSocket, tcp: Socket, options: TunnelOptions = {}): Tunnel {
-  const relay = ws.socket
-  const high = options.highWaterMark ?? 1024 * 1024
-  const startedAt = new Date()
-  const started = performance.now()
-  let bytesToRelay = 0
-  let bytesFromRelay = 0
-  let closedBy: TunnelStats['closedBy'] | undefined
-  let closeCode: number | undefined
-  let error: string | undefined
-  let tcpClosed = false
-  let wsClosed = false
-  /** We sent our Close: nothing more goes to the relay. */
-  let closeSent = false
-  /** The relay sent its Close: what follows is ignored. */
-  let closeReceived = false
-  let tcpPausedByUs = false
-  let relayPausedByUs = false
-  let idleTimer: NodeJS.Timeout | undefined
-  let closeTimer: NodeJS.Timeout | undefined
-  let resolveDone!: (s: TunnelStats) => void
-  const done = new Promise<TunnelStats>((r) => (resolveDone = r))
+  const machine = new TunnelMachine(ws, tcp, options)
+  machine.start(ws.head)
+  return {stats: () => machine.stats(), done: machine.done, state: () => machine.state, close: (reason = 'Going away') => machine.abort(reason)}
+}
 
-  const stats = (): TunnelStats => ({
-    bytesToRelay,
-    bytesFromRelay,
-    startedAt,
-    durationMs: Math.round(performance.now() - started),
-    closedBy: closedBy ?? 'relay',
-    ...(closeCode === undefined ? {} : {closeCode}),
-    ...(error ? {error} : {}),
-  })
+class TunnelMachine {
+  state: TunnelState = 'open'
+  readonly done: Promise<TunnelStats>
+  private resolveDone!: (s: TunnelStats) => void
+  private readonly relay: RawWebSocket['socket']
+  private readonly high: number
+  private readonly closeTimeoutMs: number
+  private readonly startedAt = new Date()
+  private readonly started = performance.now()
+  private readonly reader: FrameReader
+  private bytesToRelay = 0
+  private bytesFromRelay = 0
+  private closedBy: TunnelStats['closedBy'] | undefined
+  private closeCode: number | undefined
+  private error: string | undefined
+  /** Our Close went out: nothing more goes to the relay. */
+  private closeSent = false
+  /** The relay's Close arrived: nothing more comes from it. */
+  private closeReceived = false
+  private tcpClosed = false
+  private relayClosed = false
+  private tcpPaused = false
+  private relayPaused = false
+  private tcpCorked = false
+  private idleTimer: NodeJS.Timeout | undefined
+  /** Bounds a half-closed tunnel's silence, then the final close. */
+  private closeTimer: NodeJS.Timeout | undefined
+  private readonly onAbort = () => this.abort('Going away')
 
-  const first = (who: TunnelStats['closedBy'], why?: string) => {
-    if (!closedBy) closedBy = who
-    if (why && !error) error = why
+  constructor(
+    ws: RawWebSocket,
+    private readonly tcp: Socket,
+    private readonly options: TunnelOptions,
+  ) {
+    this.relay = ws.socket
+    this.high = options.highWaterMark ?? 1024 * 1024
+    this.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS
+    this.done = new Promise<TunnelStats>((r) => (this.resolveDone = r))
+    this.reader = new FrameReader(false, {
+      onPayload: (piece) => this.toTcp(piece),
+      onControl: (opcode, payload) => this.onControl(opcode, payload),
+      onError: (e) => this.protocolError(e),
+    })
   }
 
-  const touch = () => {
-    if (!options.idleTimeoutMs) return
-    idleTimer?.refresh()
-  }
-  if (options.idleTimeoutMs) {
-    idleTimer = setTimeout(() => {
-      first('idle', `idle for ${options.idleTimeoutMs} ms`)
-      shutdown(1000, 'Idle timeout')
-    }, options.idleTimeoutMs)
-    idleTimer.unref?.()
-  }
-
-  const finish = () => {
-    if (!tcpClosed || !wsClosed) return
-    if (idleTimer) clearTimeout(idleTimer)
-    clearTimeout(closeTimer)
-    options.signal?.removeEventListener('abort', onAbort)
-    resolveDone(stats())
+  stats(): TunnelStats {
+    return {
+      bytesToRelay: this.bytesToRelay,
+      bytesFromRelay: this.bytesFromRelay,
+      startedAt: this.startedAt,
+      durationMs: Math.round(performance.now() - this.started),
+      closedBy: this.closedBy ?? 'relay',
+      ...(this.closeCode === undefined ? {} : {closeCode: this.closeCode}),
+      ...(this.error ? {error: this.error} : {}),
+    }
   }
 
-  const relayWritable = () => !wsClosed && !relay.destroyed && !relay.writableEnded
-
-  /** Sends our Close (after everything queued); the relay answers it and closes. */
-  const closeWs = (code: number, reason: string) => {
-    if (closeSent || !relayWritable()) return
-    closeSent = true
-    closeCode = code
-    relay.write(closeFrame(code, reason, true))
-    if (closeReceived) relay.end()
-    // A relay that never answers must not hold the tunnel open forever.
-    closeTimer = setTimeout(() => relay.destroy(), CLOSE_TIMEOUT_MS)
-    closeTimer.unref?.()
+  start(head: Buffer): void {
+    const {tcp, relay} = this
+    // A FIN from TCP is a half-close: the socket must stay writable for what the relay still
+    // sends (Node would otherwise end it at once and refuse later writes).
+    tcp.allowHalfOpen = true
+    if (this.options.idleTimeoutMs) {
+      this.idleTimer = setTimeout(() => {
+        this.first('idle', `idle for ${this.options.idleTimeoutMs} ms`)
+        this.shutdown(1000, 'Idle timeout')
+      }, this.options.idleTimeoutMs)
+      this.idleTimer.unref?.()
+    }
+    tcp.on('data', (chunk: Buffer) => this.fromTcp(chunk))
+    tcp.on('end', () => this.onTcpEnd())
+    tcp.on('error', (e: NodeJS.ErrnoException) => {
+      this.first('error', `tcp: ${e.code ?? e.message}`)
+      this.fail(1011, `TCP ${e.code ?? 'error'}`.slice(0, 120))
+    })
+    tcp.on('close', () => {
+      this.tcpClosed = true
+      // TCP is gone both ways: nothing more can be read from it or delivered to it.
+      if (!this.closeSent) this.sendClose(1000, 'Shutdown')
+      if (this.state !== 'closed') this.enterClosing()
+      this.finish()
+    })
+    relay.on('data', (chunk: Buffer) => {
+      this.touch()
+      this.reader.push(chunk)
+    })
+    // The relay's FIN ends our side too (whatever the socket's allowHalfOpen); 'close' follows.
+    relay.on('end', () => relay.end())
+    relay.on('close', () => {
+      this.relayClosed = true
+      if (!this.closeReceived) {
+        // Dropped without a Close (1006).
+        if (this.closeCode === undefined) this.closeCode = 1006
+        this.first('error', 'relay closed 1006 (the connection dropped)')
+        tcp.destroy()
+      }
+      if (this.state !== 'closed') this.enterClosing()
+      this.finish()
+    })
+    relay.on('error', (e: Error) => {
+      this.first('error', `relay: ${e.message}`)
+      tcp.destroy()
+    })
+    if (this.options.signal?.aborted) queueMicrotask(this.onAbort)
+    else this.options.signal?.addEventListener('abort', this.onAbort, {once: true})
+    if (relay.destroyed) {
+      // A WebSocket that was already closed before we got it.
+      this.relayClosed = true
+      if (this.closeCode === undefined) this.closeCode = 1006
+      this.enterClosing()
+      tcp.destroy()
+    } else if (head.length > 0) {
+      this.reader.push(head)
+    }
   }
 
-  /** Orderly: close the WebSocket after what is queued, end TCP after what is queued. */
-  const shutdown = (code: number, reason: string) => {
-    closeWs(code, reason)
-    if (!tcp.destroyed) tcp.end()
-    // A peer that never finishes its side must not hold the tunnel open forever.
-    setTimeout(() => {
-      if (!wsClosed) relay.destroy()
-      if (!tcp.destroyed) tcp.destroy()
-    }, CLOSE_TIMEOUT_MS).unref?.()
+  /** Closes both sides in order (Close 1001, TCP end), e.g. on abort or at the drain timeout. */
+  abort(reason: string): void {
+    if (this.state === 'closed') return
+    this.first('abort')
+    this.shutdown(1001, reason)
   }
 
-  // TCP → relay: one binary frame per read, header and payload in one write.
-  tcp.on('data', (chunk: Buffer) => {
-    if (closeSent || !relayWritable()) return
-    bytesToRelay += chunk.length
-    touch()
+  // -- TCP → relay -----------------------------------------------------------------------------
+
+  /** One binary frame per TCP read, header and payload in one write. */
+  private fromTcp(chunk: Buffer): void {
+    const {relay} = this
+    if (this.closeSent || !this.relayWritable()) return
+    this.bytesToRelay += chunk.length
+    this.touch()
     relay.cork()
     relay.write(frameHeader(Opcode.binary, chunk.length, {masked: true}))
     relay.write(chunk)
     relay.uncork()
-    if (relay.writableLength > high && !tcpPausedByUs) {
-      tcpPausedByUs = true
-      tcp.pause()
+    if (relay.writableLength > this.high && !this.tcpPaused) {
+      this.tcpPaused = true
+      this.tcp.pause()
       relay.once('drain', () => {
-        tcpPausedByUs = false
-        tcp.resume()
+        this.tcpPaused = false
+        this.tcp.resume()
       })
     }
-  })
-  tcp.on('end', () => {
-    // The TCP side finished: everything it sent is queued on the WebSocket before the Close.
-    first('tcp')
-    closeWs(1000, 'Shutdown')
-  })
-  tcp.on('error', (e: NodeJS.ErrnoException) => {
-    first('error', `tcp: ${e.code ?? e.message}`)
-    closeWs(1011, `TCP ${e.code ?? 'error'}`.slice(0, 120))
-  })
-  tcp.on('close', () => {
-    tcpClosed = true
-    closeWs(1000, 'Shutdown')
-    finish()
-  })
-
-  // relay → TCP: frames parsed as they stream in.
-  let pending: Buffer | undefined
-  let payloadLeft = 0
-  let control: FrameHeader | undefined
-
-  // TLS hands us the relay's bytes 16 KiB at a time, several per loop turn: the TCP socket is
-  // corked until the turn ends so they go out in one write (a plain pipe writes 64 KiB reads).
-  let tcpCorked = false
-  const uncorkTcp = () => {
-    tcpCorked = false
-    tcp.uncork()
   }
-  const toTcp = (piece: Buffer) => {
-    bytesFromRelay += piece.length
+
+  /** TCP sent FIN: everything it sent is queued before our Close (1000 "Shutdown"). */
+  private onTcpEnd(): void {
+    this.first('tcp')
+    if (this.state === 'open') {
+      this.sendClose(1000, 'Shutdown')
+      this.state = 'half-closed-local'
+      this.armCloseTimer()
+    } else if (this.state === 'half-closed-remote') {
+      this.sendClose(1000, 'Shutdown')
+      this.enterClosing()
+    }
+  }
+
+  // -- relay → TCP -----------------------------------------------------------------------------
+
+  private uncorkTcp = (): void => {
+    this.tcpCorked = false
+    this.tcp.uncork()
+  }
+
+  private toTcp(piece: Buffer): void {
+    const {tcp} = this
+    this.bytesFromRelay += piece.length
     if (tcp.destroyed || tcp.writableEnded) return
-    if (!tcpCorked) {
-      tcpCorked = true
+    // TLS hands us the relay's bytes 16 KiB at a time, several per loop turn: the TCP socket is
+    // corked until the turn ends so they go out in one write (a plain pipe writes 64 KiB reads).
+    if (!this.tcpCorked) {
+      this.tcpCorked = true
       tcp.cork()
-      setImmediate(uncorkTcp)
+      setImmediate(this.uncorkTcp)
     }
     // Pause the relay only when TCP has a high-water mark's worth queued (not at the socket's
     // 16 KiB default): pausing per frame would cost an event-loop turn each.
-    if (!tcp.write(piece) && tcp.writableLength >= high && !relayPausedByUs) {
-      relayPausedByUs = true
-      relay.pause()
+    if (!tcp.write(piece) && tcp.writableLength >= this.high && !this.relayPaused) {
+      this.relayPaused = true
+      this.relay.pause()
       tcp.once('drain', () => {
-        relayPausedByUs = false
-        relay.resume()
+        this.relayPaused = false
+        this.relay.resume()
       })
     }
   }
 
-  const onClose = (payload: Buffer) => {
-    closeReceived = true
+  private onControl(opcode: number, payload: Buffer): void {
+    if (opcode === Opcode.ping) {
+      if (!this.closeSent && this.relayWritable()) this.relay.write(frame(Opcode.pong, payload, true))
+    } else if (opcode === Opcode.close) {
+      this.onRelayClose(payload)
+    }
+  }
+
+  /** The relay's Close: a normal one half-closes TCP; anything else resets it. */
+  private onRelayClose(payload: Buffer): void {
+    this.closeReceived = true
+    this.reader.stop()
     const parsed = parseClosePayload(payload)
-    const code = 'error' in parsed ? 1002 : parsed.code
-    const reason = 'error' in parsed ? parsed.error : parsed.reason
-    if (closeCode === undefined) closeCode = code
-    if (closeSent) relay.end()
-    else closeWs(code === 1005 ? 1000 : code === 1002 ? 1002 : code, '')
-    const normal = code === 1000 || code === 1001 || code === 1005
-    if (normal) {
-      first('relay')
-      if (!tcp.destroyed) tcp.end()
+    if ('error' in parsed) return this.protocolError({code: 'BAD_CLOSE_PAYLOAD', message: parsed.error})
+    const {code, reason} = parsed
+    if (this.closeCode === undefined) this.closeCode = code
+    if (code === 1000 || code === 1005) {
+      this.first('relay')
+      if (!this.tcp.destroyed) this.tcp.end()
+      if (this.state === 'open') {
+        this.state = 'half-closed-remote'
+        this.armCloseTimer()
+        return
+      }
+    } else if (code === 1001) {
+      // The peer is going away and will read nothing more: deliver what came, answer, end.
+      this.first('relay')
+      if (!this.tcp.destroyed) this.tcp.end()
+      if (!this.closeSent) this.sendClose(1001, '')
     } else {
-      first('error', `relay closed ${code}${reason ? ` ${reason.slice(0, 200)}` : ''}`)
-      tcp.destroy()
+      this.first('error', `relay closed ${code}${reason ? ` ${reason.slice(0, 200)}` : ''}`)
+      if (!this.closeSent) this.sendClose(code, '')
+      this.tcp.destroy()
     }
+    this.enterClosing()
   }
 
-  const protocolError = (message: string) => {
-    first('error', `relay: ${message}`)
-    closeReceived = true
-    pending = undefined
-    closeWs(1002, message)
-    relay.end()
-    tcp.destroy()
+  private protocolError(e: FrameError): void {
+    this.first('error', `relay: ${e.message}`)
+    this.closeReceived = true
+    this.reader.stop()
+    this.fail(1002, e.message)
   }
 
-  const fromRelay = (chunk: Buffer) => {
-    if (closeReceived) return
-    touch()
-    let data = chunk
-    if (pending) {
-      data = Buffer.concat([pending, chunk])
-      pending = undefined
+  // -- closing ---------------------------------------------------------------------------------
+
+  private first(who: TunnelStats['closedBy'], why?: string): void {
+    if (!this.closedBy) this.closedBy = who
+    if (why && !this.error) this.error = why
+  }
+
+  private touch(): void {
+    this.idleTimer?.refresh()
+    // A half-closed tunnel lives on while its open direction carries bytes.
+    if (this.state === 'half-closed-local' || this.state === 'half-closed-remote') this.closeTimer?.refresh()
+  }
+
+  private relayWritable(): boolean {
+    return !this.relayClosed && !this.relay.destroyed && !this.relay.writableEnded
+  }
+
+  /** Sends our Close after everything queued; once both Closes have passed, ends the socket. */
+  private sendClose(code: number, reason: string): void {
+    if (this.closeSent || !this.relayWritable()) return
+    this.closeSent = true
+    this.closeCode ??= code
+    this.relay.write(closeFrame(code === 1005 ? 1000 : code, reason, true))
+  }
+
+  /** An error on our side: Close with `code`, reset TCP. */
+  private fail(code: number, reason: string): void {
+    this.sendClose(code, reason)
+    this.tcp.destroy()
+    this.enterClosing()
+  }
+
+  /** Orderly: Close the WebSocket after what is queued, end TCP after what is queued. */
+  private shutdown(code: number, reason: string): void {
+    this.sendClose(code, reason)
+    if (!this.tcp.destroyed) this.tcp.end()
+    this.enterClosing()
+  }
+
+  private enterClosing(): void {
+    if (this.state === 'closing' || this.state === 'closed') {
+      this.endRelayIfDone()
+      return
     }
-    let off = 0
-    for (;;) {
-      if (payloadLeft > 0) {
-        if (off >= data.length) break
-        const n = Math.min(payloadLeft, data.length - off)
-        toTcp(n === data.length ? data : data.subarray(off, off + n))
-        off += n
-        payloadLeft -= n
-        continue
-      }
-      if (control) {
-        const need = control.length
-        if (data.length - off < need) break
-        const payload = data.subarray(off, off + need)
-        off += need
-        const {opcode} = control
-        control = undefined
-        if (opcode === Opcode.ping) {
-          if (!closeSent && relayWritable()) relay.write(frame(Opcode.pong, payload, true))
-        } else if (opcode === Opcode.close) {
-          onClose(payload)
-          return
-        }
-        continue
-      }
-      if (off >= data.length) break
-      const header = parseFrameHeader(data.subarray(off), false)
-      if (header === 'incomplete') break
-      if ('error' in header) return protocolError(header.error)
-      off += header.size
-      if (header.opcode >= Opcode.close) control = header
-      else payloadLeft = header.length
-    }
-    if (off < data.length) pending = Buffer.from(data.subarray(off))
+    this.state = 'closing'
+    this.endRelayIfDone()
+    clearTimeout(this.closeTimer)
+    this.closeTimer = undefined
+    this.armCloseTimer()
   }
 
-  relay.on('data', fromRelay)
-  // The relay's FIN ends our side too (whatever the socket's allowHalfOpen); 'close' follows.
-  relay.on('end', () => relay.end())
-  relay.on('close', () => {
-    wsClosed = true
-    clearTimeout(closeTimer)
-    if (!closeReceived) {
-      // Dropped without a Close (1006).
-      if (closeCode === undefined) closeCode = 1006
-      first('error', 'relay closed 1006 (the connection dropped)')
-      tcp.destroy()
-    }
-    finish()
-  })
-  relay.on('error', (e: Error) => {
-    first('error', `relay: ${e.message}`)
-    tcp.destroy()
-  })
-
-  const onAbort = () => {
-    first('abort')
-    shutdown(1001, 'Going away')
-  }
-  if (options.signal?.aborted) queueMicrotask(onAbort)
-  else options.signal?.addEventListener('abort', onAbort, {once: true})
-
-  if (relay.destroyed) {
-    // A WebSocket that was already closed before we got it.
-    wsClosed = true
-    if (closeCode === undefined) closeCode = 1006
-    tcp.destroy()
-  } else if (ws.head.length > 0) {
-    fromRelay(ws.head)
+  /** Both Closes have passed: the WebSocket is done and its connection can end. */
+  private endRelayIfDone(): void {
+    if (this.closeSent && this.closeReceived && !this.relay.writableEnded && !this.relay.destroyed) this.relay.end()
   }
 
-  return {
-    stats,
-    done,
-    close(reason = 'Going away') {
-      first('abort')
-      shutdown(1001, reason)
-    },
+  private armCloseTimer(): void {
+    if (this.closeTimer) return
+    this.closeTimer = setTimeout(() => this.onCloseTimeout(), this.closeTimeoutMs)
+    this.closeTimer.unref?.()
+  }
+
+  /** A peer that does not finish its side must not hold the tunnel open forever. */
+  private onCloseTimeout(): void {
+    this.closeTimer = undefined
+    const half = this.state === 'half-closed-local' || this.state === 'half-closed-remote'
+    if (half) this.first('error', `half-closed (${this.state}) with nothing moving for ${this.closeTimeoutMs} ms`)
+    if (this.state === 'half-closed-remote' && !this.closeSent) this.sendClose(1001, 'Close timeout')
+    this.relay.destroy()
+    this.tcp.destroy()
+  }
+
+  private finish(): void {
+    if (!this.tcpClosed || !this.relayClosed || this.state === 'closed') return
+    this.state = 'closed'
+    clearTimeout(this.idleTimer)
+    clearTimeout(this.closeTimer)
+    this.options.signal?.removeEventListener('abort', this.onAbort)
+    this.resolveDone(this.stats())
   }
 }

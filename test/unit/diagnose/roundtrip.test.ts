@@ -7,15 +7,22 @@ import {roundTrip} from '../../../src/lib/diagnose/roundtrip.js'
 import {RelayError} from '../../../src/lib/relay/errors.js'
 import type {SenderConnection} from '../../../src/lib/relay/sender.js'
 
-/** A fake sender socket: answers each message with `reply(text)`. */
-function fakeConnection(reply: (text: string) => string | undefined): SenderConnection {
-  const ws = new EventEmitter() as EventEmitter & {send(b: Buffer): void; terminate(): void; close(): void}
+/** A fake sender socket: answers each message with `reply(text)`, and a half-close with `onShutdown()`. */
+function fakeConnection(reply: (text: string) => string | undefined, onShutdown?: () => string): SenderConnection {
+  const ws = new EventEmitter() as EventEmitter & {send(b: Buffer): void; terminate(): void; close(code?: number, reason?: string): void}
   ws.send = (b: Buffer) => {
     const answer = reply(b.toString('utf8'))
     if (answer !== undefined) setImmediate(() => ws.emit('message', Buffer.from(answer)))
   }
   ws.terminate = () => {}
-  ws.close = () => {}
+  ws.close = (code, reason) => {
+    if (!onShutdown || code !== 1000 || reason !== 'Shutdown') return
+    // The endpoint sees EOF, answers, and closes its side: the answer, then the peer's Close.
+    setImmediate(() => {
+      ws.emit('message', Buffer.from(onShutdown()))
+      ws.emit('close', 1000, Buffer.from('Shutdown'))
+    })
+  }
   return {ws, id: 'x', host: 'ns.servicebus.windows.net', entity: 'hc'} as unknown as SenderConnection
 }
 
@@ -39,6 +46,27 @@ describe('round trip (fake relay)', () => {
     })
     assert.deepEqual([r.accepted, r.probesOk], [2, 2])
     assert.match(seen[0]!, /^HEAD \/ HTTP\/1\.1\r\nHost: db01:80\r\n/)
+  })
+
+  it('a send probe half-closes when no answer came: an endpoint that answers only after EOF (like wc -c) is probed', async () => {
+    let bytes = 0
+    const r = await roundTrip({
+      ...base,
+      timeoutMs: 5000,
+      attempts: 1,
+      send: 'hello',
+      expect: /^5\n$/,
+      connect: async () =>
+        fakeConnection(
+          (t) => {
+            bytes += Buffer.byteLength(t)
+            return undefined // nothing before EOF
+          },
+          () => `${bytes}\n`,
+        ),
+    })
+    assert.equal(r.probesOk, 1, JSON.stringify(r.attempts[0]?.probe))
+    assert.equal(r.attempts[0]!.probe!.answer, '5\n')
   })
 
   it('a rejection keeps the agent status and reason; a probe without a matching answer fails after the timeout', async () => {

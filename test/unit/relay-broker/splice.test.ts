@@ -3,7 +3,7 @@ import {once} from 'node:events'
 import {connect, createServer, type Server, type Socket} from 'node:net'
 
 import {spliceWebSockets, type Splice} from '../../../src/emulator/relay/splice.js'
-import {closeFrame, parseFrameHeader, websocketAccept} from '../../../src/lib/relay/frames.js'
+import {closeFrame, websocketAccept} from '../../../src/lib/relay/frames.js'
 
 /**
  * The broker's frame splice, fed raw client frames over loopback TCP (whole, split byte by
@@ -120,7 +120,7 @@ describe('relay broker: frame splice (and the shared frame codec)', () => {
     pending = []
   })
 
-  async function pair(): Promise<Pair> {
+  async function pair(options: {closeTimeoutMs?: number} = {}): Promise<Pair> {
     const {port} = server.address() as {port: number}
     const accepted = (): Promise<Socket> => new Promise((resolve) => pending.push(resolve))
     const serverA = accepted()
@@ -132,34 +132,12 @@ describe('relay broker: frame splice (and the shared frame codec)', () => {
     open.push(a, b, sa, sb)
     let onClosed!: () => void
     const closed = new Promise<void>((resolve) => (onClosed = resolve))
-    const splice = spliceWebSockets(sa, Buffer.alloc(0), sb, Buffer.alloc(0), {onClosed})
+    const splice = spliceWebSockets(sa, Buffer.alloc(0), sb, Buffer.alloc(0), {onClosed, ...options})
     return {a, b, ra: new FrameReader(a), rb: new FrameReader(b), splice, closed}
   }
 
   it('computes the RFC 6455 accept value', () => {
     assert.equal(websocketAccept('dGhlIHNhbXBsZSBub25jZQ=='), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=' /* RFC 6455 §1.3 */)
-  })
-
-  it('parses client headers: lengths 7/16/64-bit, incomplete input, and what it must refuse', () => {
-    const big = parseFrameHeader(clientFrame(2, Buffer.alloc(70_000)), true)
-    assert.ok(typeof big === 'object' && !('error' in big))
-    assert.equal(big.length, 70_000)
-    assert.equal(big.size, 14)
-    const mid = parseFrameHeader(clientFrame(1, Buffer.alloc(300)), true)
-    assert.ok(typeof mid === 'object' && !('error' in mid) && mid.length === 300 && mid.size === 8)
-    const zero = parseFrameHeader(clientFrame(2, Buffer.from('x'), {mask: Buffer.alloc(4)}), true)
-    assert.ok(typeof zero === 'object' && !('error' in zero) && zero.mask === undefined, 'a zero key means nothing to unmask')
-    for (let cut = 0; cut < 14; cut++) assert.equal(parseFrameHeader(clientFrame(2, Buffer.alloc(70_000)).subarray(0, cut), true), 'incomplete', `cut at ${cut}`)
-    const refuse = (b: Buffer): string => {
-      const r = parseFrameHeader(b, true)
-      assert.ok(typeof r === 'object' && 'error' in r, `refused: ${b.toString('hex')}`)
-      return r.error
-    }
-    assert.match(refuse(clientFrame(2, Buffer.from('x'), {masked: false})), /must be masked/)
-    assert.match(refuse(Buffer.from([0xc2, 0x80, 0, 0, 0, 0])), /RSV/)
-    assert.match(refuse(Buffer.from([0x83, 0x80, 0, 0, 0, 0])), /opcode 3/)
-    assert.match(refuse(clientFrame(9, Buffer.alloc(126))), /control frames/)
-    assert.match(refuse(clientFrame(8, Buffer.alloc(2), {fin: false})), /control frames/)
   })
 
   it('streams data frames unmasked with opcode and FIN kept, even when fed one byte at a time', async () => {
@@ -199,23 +177,55 @@ describe('relay broker: frame splice (and the shared frame codec)', () => {
     assert.equal((await ra.next()).payload.toString(), 'from b')
   })
 
-  it('answers a Close on its leg and forwards its code and reason; both connections end after the handshake', async () => {
+  it('half-close: forwards a Close without answering it; the other direction flows until that leg closes too', async () => {
     const {a, b, ra, rb, closed} = await pair()
     a.write(clientFrame(8, closePayload(4000, 'bye now')))
-    const echo = await ra.next()
-    assert.deepEqual([echo.opcode, echo.payload.readUInt16BE(0)], [8, 4000])
     const forwarded = await rb.next()
     assert.deepEqual([forwarded.opcode, forwarded.payload.readUInt16BE(0), forwarded.payload.subarray(2).toString()], [8, 4000, 'bye now'])
-    b.write(clientFrame(8, closePayload(4000)))
+    // b is still heard: its data reaches a, which has had no Close yet.
+    const late = Buffer.alloc(100_000, 3)
+    b.write(clientFrame(2, late))
+    const data = await ra.next()
+    assert.equal(data.opcode, 2)
+    assert.ok(data.payload.equals(late), 'the half-closed leg still receives the other direction')
+    b.write(clientFrame(8, closePayload(1000, 'Shutdown')))
+    const answer = await ra.next()
+    assert.deepEqual([answer.opcode, answer.payload.readUInt16BE(0), answer.payload.subarray(2).toString()], [8, 1000, 'Shutdown'])
     await Promise.all([ra.closed(), rb.closed(), closed])
   })
 
   it('forwards a Close without a code as 1000, and drops data that follows a Close', async () => {
-    const {a, ra, rb} = await pair()
+    const {a, b, ra, rb} = await pair()
     a.write(Buffer.concat([clientFrame(8, Buffer.alloc(0)), clientFrame(2, Buffer.from('too late'))]))
     const forwarded = await rb.next()
     assert.deepEqual([forwarded.opcode, forwarded.payload.readUInt16BE(0)], [8, 1000])
-    assert.equal((await ra.next()).opcode, 8)
+    b.write(clientFrame(8, closePayload(1000)))
+    assert.equal((await ra.next()).opcode, 8, 'b\'s Close is the answer to a\'s; "too late" never arrived')
+    await Promise.all([ra.closed(), rb.closed()])
+  })
+
+  it('ends a half-closed pair whose other leg never answers, after the close timeout', async () => {
+    const {a, ra, rb, closed} = await pair({closeTimeoutMs: 300})
+    a.write(clientFrame(8, closePayload(1000, 'Shutdown')))
+    assert.equal((await rb.next()).opcode, 8)
+    // b never answers: both legs end; a is told 1001.
+    const toA = await ra.next()
+    assert.deepEqual([toA.opcode, toA.payload.readUInt16BE(0)], [8, 1001])
+    await Promise.all([ra.closed(), rb.closed(), closed])
+  })
+
+  it('the close timeout counts silence: a half-closed pair that keeps moving stays open', async () => {
+    const {a, b, ra, rb} = await pair({closeTimeoutMs: 400})
+    a.write(clientFrame(8, closePayload(1000, 'Shutdown')))
+    assert.equal((await rb.next()).opcode, 8)
+    // Two timeouts' worth of steady traffic from b: every frame arrives, no Close to a.
+    for (let i = 0; i < 8; i++) {
+      b.write(clientFrame(2, Buffer.from(`piece ${i}`)))
+      assert.equal((await ra.next()).payload.toString(), `piece ${i}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    b.write(clientFrame(8, closePayload(1000)))
+    assert.deepEqual([(await ra.next()).opcode], [8])
     await ra.closed()
   })
 

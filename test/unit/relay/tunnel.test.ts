@@ -5,6 +5,7 @@ import {createServer, connect, type AddressInfo, type Server, type Socket} from 
 
 import {type WebSocket, WebSocketServer} from 'ws'
 
+import {closeFrame, FrameReader, frame, Opcode} from '../../../src/lib/relay/frames.js'
 import {openRawWebSocket, type RawWebSocket} from '../../../src/lib/relay/raw-websocket.js'
 import {pipeTunnel} from '../../../src/lib/relay/tunnel.js'
 
@@ -22,9 +23,9 @@ async function wsPair(): Promise<{near: RawWebSocket; far: WebSocket; close: () 
   return {near, far, close: () => new Promise<void>((r) => wss.close(() => r()))}
 }
 
-/** A TCP pair: [the side we tunnel, the application side]. */
-async function tcpPair(): Promise<{near: Socket; app: Socket; server: Server}> {
-  const server = createServer()
+/** A TCP pair: [the side we tunnel, the application side]. `allowHalfOpen`: the application may write after our FIN. */
+async function tcpPair(allowHalfOpen = false): Promise<{near: Socket; app: Socket; server: Server}> {
+  const server = createServer({allowHalfOpen})
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const appP = once(server, 'connection') as Promise<[Socket]>
@@ -274,5 +275,112 @@ describe('relay tunnel (WebSocket ↔ TCP)', () => {
     assert.match(stats.error ?? '', /1006/)
     server.close()
     t.server.close()
+  })
+
+  describe('half-close (TCP FIN ↔ WebSocket Close 1000 "Shutdown")', () => {
+    /** A raw relay peer: writes server frames, and reads the tunnel's frames with our reader. */
+    async function rawPeer(): Promise<{near: RawWebSocket; far: Socket; data: () => Buffer; closes: Array<{code: number; reason: string}>; nextClose: () => Promise<void>; server: Server}> {
+      const relay = await tcpPair()
+      const chunks: Buffer[] = []
+      const closes: Array<{code: number; reason: string}> = []
+      let wake: (() => void) | undefined
+      const reader = new FrameReader(true, {
+        onPayload: (p) => chunks.push(Buffer.from(p)),
+        onControl: (opcode, payload) => {
+          if (opcode !== Opcode.close) return
+          closes.push({code: payload.readUInt16BE(0), reason: payload.subarray(2).toString()})
+          wake?.()
+        },
+        onError: (e) => assert.fail(`the tunnel sent a malformed frame: ${e.code}`),
+      })
+      relay.app.on('data', (d: Buffer) => reader.push(d))
+      relay.app.on('error', () => {})
+      const nextClose = async () => {
+        const seen = closes.length
+        while (closes.length === seen) await new Promise<void>((r) => (wake = r))
+      }
+      return {near: {socket: relay.near, head: Buffer.alloc(0), protocol: ''}, far: relay.app, data: () => Buffer.concat(chunks), closes, nextClose, server: relay.server}
+    }
+
+    it('TCP EOF: everything is sent, then Close 1000 "Shutdown"; what the relay still sends reaches TCP; its Close ends the tunnel', async () => {
+      const p = await rawPeer()
+      const t = await tcpPair()
+      const tunnel = pipeTunnel(p.near, t.near)
+      const appGot: Buffer[] = []
+      t.app.on('data', (d: Buffer) => appGot.push(d))
+      const up = randomBytes(2 * 1024 * 1024)
+      const closeSeen = p.nextClose()
+      t.app.end(up) // the request, then FIN
+      await closeSeen
+      assert.deepEqual(p.closes, [{code: 1000, reason: 'Shutdown'}])
+      assert.equal(sha(p.data()), sha(up), 'every byte before the FIN went out before the Close')
+      assert.equal(tunnel.state(), 'half-closed-local')
+      // The answer comes after the Close: it must still reach the application.
+      const down = randomBytes(3 * 1024 * 1024)
+      for (let i = 0; i < 3; i++) p.far.write(frame(Opcode.binary, down.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024)))
+      while (Buffer.concat(appGot).length < down.length) await once(t.app, 'data')
+      p.far.write(closeFrame(1000, 'Shutdown'))
+      await once(t.app, 'end')
+      const stats = await tunnel.done
+      assert.equal(sha(Buffer.concat(appGot)), sha(down))
+      assert.deepEqual([stats.closedBy, stats.error, stats.bytesToRelay, stats.bytesFromRelay], ['tcp', undefined, up.length, down.length])
+      assert.equal(tunnel.state(), 'closed')
+      p.server.close()
+      t.server.close()
+    })
+
+    it('the relay\'s Close: TCP gets everything, then FIN; what TCP still sends goes out, then our Close', async () => {
+      const p = await rawPeer()
+      const t = await tcpPair(true)
+      const tunnel = pipeTunnel(p.near, t.near)
+      p.far.write(frame(Opcode.binary, Buffer.from('question')))
+      p.far.write(closeFrame(1000, 'Shutdown'))
+      const appGot: Buffer[] = []
+      t.app.on('data', (d: Buffer) => appGot.push(d))
+      await once(t.app, 'end')
+      assert.equal(Buffer.concat(appGot).toString(), 'question')
+      assert.equal(tunnel.state(), 'half-closed-remote')
+      assert.equal(p.closes.length, 0, 'the tunnel does not answer the Close while TCP may still send')
+      const answer = randomBytes(1024 * 1024)
+      const closeSeen = p.nextClose()
+      t.app.end(answer)
+      await closeSeen
+      assert.equal(sha(p.data()), sha(answer))
+      assert.deepEqual(p.closes, [{code: 1000, reason: 'Shutdown'}])
+      const stats = await tunnel.done
+      assert.deepEqual([stats.closedBy, stats.error], ['relay', undefined])
+      p.server.close()
+      t.server.close()
+    })
+
+    it('a relay that never answers our Close cannot hold the tunnel: it is cut after the close timeout', async () => {
+      const p = await rawPeer()
+      const t = await tcpPair(true)
+      t.app.on('error', () => {})
+      const tunnel = pipeTunnel(p.near, t.near, {closeTimeoutMs: 300})
+      const closeSeen = p.nextClose()
+      t.app.end()
+      await closeSeen
+      const stats = await tunnel.done
+      assert.match(stats.error ?? '', /half-closed \(half-closed-local\) with nothing moving for 300 ms/)
+      p.server.close()
+      t.server.close()
+    })
+
+    it('an endpoint that never finishes after the relay\'s Close is cut after the close timeout, with a Close 1001', async () => {
+      const p = await rawPeer()
+      const t = await tcpPair(true)
+      t.app.on('error', () => {})
+      const tunnel = pipeTunnel(p.near, t.near, {closeTimeoutMs: 300})
+      p.far.write(closeFrame(1000, 'Shutdown'))
+      await once(t.app, 'end') // the application never ends its side
+      const closeSeen = p.nextClose()
+      const stats = await tunnel.done
+      await closeSeen
+      assert.deepEqual(p.closes, [{code: 1001, reason: 'Close timeout'}])
+      assert.match(stats.error ?? '', /half-closed-remote/)
+      p.server.close()
+      t.server.close()
+    })
   })
 })
