@@ -1,0 +1,141 @@
+import {randomUUID} from 'node:crypto'
+
+import {armError, resourceNotFound, webError} from '../../http.js'
+import {armTime, eq, type PlanRec, planId, type SiteRec, type SlotRec} from '../../state.js'
+import {type ArmCtx, type ArmResult, obj, paged, tagsOf} from '../context.js'
+import {resolveSku} from '../skus.js'
+
+/** Microsoft.Web serverfarms: App Service plans (arm-surface.md §3). */
+
+const PLAN_NAME = /^[A-Za-z0-9_-]{1,60}$/
+
+/** Every app and slot that runs on the plan (a slot may sit on another plan than its app). */
+export function sitesOfPlan(ctx: ArmCtx, plan: PlanRec): Array<{site: SiteRec; slot?: SlotRec}> {
+  const id = planId(plan)
+  const out: Array<{site: SiteRec; slot?: SlotRec}> = []
+  for (const site of ctx.env.state.data.sites) {
+    if (eq(site.serverFarmId, id)) out.push({site})
+    for (const slot of site.slots) if (eq(slot.serverFarmId ?? site.serverFarmId, id)) out.push({site, slot})
+  }
+  return out
+}
+
+function planBody(ctx: ArmCtx, plan: PlanRec) {
+  const pending = plan.pendingPolls > 0
+  const dynamic = plan.sku.tier === 'Dynamic'
+  return {
+    id: planId(plan),
+    name: plan.name,
+    type: 'Microsoft.Web/serverfarms',
+    kind: plan.kind,
+    location: plan.location,
+    tags: plan.tags ?? {},
+    sku: {name: plan.sku.name, tier: plan.sku.tier, size: plan.sku.size, family: plan.sku.family, capacity: plan.sku.capacity},
+    properties: {
+      name: plan.name,
+      status: pending ? 'Creating' : 'Ready',
+      provisioningState: pending ? 'InProgress' : 'Succeeded',
+      maximumNumberOfWorkers: dynamic ? 0 : 30,
+      numberOfWorkers: plan.sku.capacity,
+      geoRegion: plan.location,
+      numberOfSites: sitesOfPlan(ctx, plan).filter((s) => !s.slot).length,
+      computeMode: dynamic ? 'Dynamic' : 'Dedicated',
+      reserved: plan.reserved,
+      isXenon: false,
+      hyperV: false,
+      perSiteScaling: false,
+      elasticScaleEnabled: false,
+      maximumElasticWorkerCount: 1,
+      zoneRedundant: false,
+      resourceGroup: plan.resourceGroup,
+      hostingEnvironmentProfile: null,
+    },
+  }
+}
+
+
+export function requirePlan(ctx: ArmCtx): PlanRec {
+  const plan = ctx.env.state.plan(ctx.params.sub!, ctx.params.rg!, ctx.params.plan!)
+  if (!plan) throw resourceNotFound(ctx.params.rg!, 'Microsoft.Web/serverFarms', ctx.params.plan!)
+  return plan
+}
+
+export function listPlansBySubscription(ctx: ArmCtx): ArmResult {
+  return paged(ctx, ctx.env.state.data.plans.filter((p) => eq(p.subscriptionId, ctx.params.sub)).map((p) => planBody(ctx, p)), {nullNextLink: true})
+}
+
+export function listPlansByGroup(ctx: ArmCtx): ArmResult {
+  const plans = ctx.env.state.data.plans.filter((p) => eq(p.subscriptionId, ctx.params.sub) && eq(p.resourceGroup, ctx.params.rg))
+  return paged(ctx, plans.map((p) => planBody(ctx, p)), {nullNextLink: true})
+}
+
+export function getPlan(ctx: ArmCtx): ArmResult {
+  const plan = requirePlan(ctx)
+  if (plan.pendingPolls > 0) {
+    plan.pendingPolls--
+    ctx.env.state.save()
+  }
+  return {status: 200, body: planBody(ctx, plan)}
+}
+
+/** PUT as a long-running operation: 202 + Location the first time, the plan flips to Succeeded after polls. */
+export function putPlan(ctx: ArmCtx): ArmResult {
+  const {sub, rg, plan: name} = ctx.params as {sub: string; rg: string; plan: string}
+  const body = obj(ctx.body)
+  if (!PLAN_NAME.test(name)) throw webError(400, 'BadRequest', `The App Service plan name '${name}' is invalid: 1-60 letters, digits, '-' and '_'.`)
+  const existing = ctx.env.state.plan(sub, rg, name)
+  const skuIn = body.sku === undefined ? undefined : obj(body.sku)
+  const sku = skuIn ? resolveSku(skuIn) : existing?.sku ?? resolveSku({name: 'S1'})
+  if (!sku) throw webError(400, 'BadRequest', `The pricing tier '${String(skuIn?.name ?? skuIn?.tier)}' is not allowed for App Service plans. Use a SKU such as F1, D1, B1, S1, P1v3, I1v2 or Y1.`)
+  const props = obj(body.properties)
+  if (existing) {
+    existing.sku = sku
+    existing.tags = tagsOf(body.tags) ?? existing.tags
+    if (typeof props.reserved === 'boolean') existing.reserved = props.reserved
+    if (typeof body.kind === 'string') existing.kind = body.kind
+    return {status: 200, body: planBody(ctx, existing)}
+  }
+  if (typeof body.location !== 'string' || !body.location) throw armError(400, 'LocationRequired', 'The location property is required for this definition.')
+  const plan: PlanRec = {
+    subscriptionId: ctx.env.state.subscription(sub)!.subscriptionId,
+    resourceGroup: ctx.env.state.resourceGroup(sub, rg)!.name,
+    name,
+    location: body.location,
+    kind: typeof body.kind === 'string' ? body.kind : props.reserved === true ? 'linux' : 'app',
+    tags: tagsOf(body.tags),
+    sku,
+    reserved: props.reserved === true || (typeof body.kind === 'string' && /linux/i.test(body.kind)),
+    pendingPolls: ctx.env.lroPolls,
+    createdAt: armTime(),
+  }
+  ctx.env.state.data.plans.push(plan)
+  const opId = randomUUID()
+  return {
+    status: 202,
+    body: planBody(ctx, plan),
+    headers: {
+      location: `${ctx.env.armUrl()}${planId(plan)}/operationresults/${opId}?api-version=${ctx.apiVersion}`,
+      ...(ctx.env.retryAfterSeconds !== undefined ? {'retry-after': String(ctx.env.retryAfterSeconds)} : {}),
+    },
+  }
+}
+
+export function planOperationResult(ctx: ArmCtx): ArmResult {
+  const plan = requirePlan(ctx)
+  if (plan.pendingPolls > 0) plan.pendingPolls--
+  ctx.env.state.save()
+  if (plan.pendingPolls > 0) {
+    return {status: 202, headers: {location: `${ctx.env.armUrl()}${ctx.url.pathname}${ctx.url.search}`}}
+  }
+  return {status: 200, body: planBody(ctx, plan)}
+}
+
+export function deletePlan(ctx: ArmCtx): ArmResult {
+  const plan = ctx.env.state.plan(ctx.params.sub!, ctx.params.rg!, ctx.params.plan!)
+  if (!plan) return {status: 204}
+  if (sitesOfPlan(ctx, plan).length > 0) {
+    throw webError(409, 'Conflict', `Server farm '${plan.name}' cannot be deleted because it has web app(s) assigned to it.`, {extendedCode: '11001', messageTemplate: 'Server farm {0} cannot be deleted because it has web app(s) {1} assigned to it.', parameters: [plan.name, '']})
+  }
+  ctx.env.state.data.plans = ctx.env.state.data.plans.filter((p) => p !== plan)
+  return {status: 200}
+}

@@ -1,0 +1,162 @@
+import {armError, resourceNotFound, webError, webNotFound} from '../../http.js'
+import {armTime, eq, planId, type SiteRec, siteId, type SlotRec} from '../../state.js'
+import {type ArmCtx, type ArmResult, obj, paged, tagsOf} from '../context.js'
+
+/** Microsoft.Web sites and deployment slots (arm-surface.md §5). */
+
+const SITE_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,58}[A-Za-z0-9])?$/
+
+/** An app, or one of its slots: what the per-app routes (hybrid connections, Kudu) act on. */
+export interface SiteTarget {
+  site: SiteRec
+  slot?: SlotRec
+}
+
+/** The ARM id of an app or slot. */
+export function targetId(site: SiteRec, slot?: SlotRec): string {
+  return slot ? `${siteId(site)}/slots/${slot.name}` : siteId(site)
+}
+
+function siteBody(ctx: ArmCtx, site: SiteRec, slot?: SlotRec) {
+  const plan = ctx.env.state.planById(slot?.serverFarmId ?? site.serverFarmId)
+  const host = slot ? `${site.name}-${slot.name}${ctx.env.appServiceSuffix}` : `${site.name}${ctx.env.appServiceSuffix}`
+  const kind = slot?.kind ?? site.kind
+  return {
+    id: slot ? `${siteId(site)}/slots/${slot.name}` : siteId(site),
+    name: slot ? `${site.name}/${slot.name}` : site.name,
+    type: slot ? 'Microsoft.Web/sites/slots' : 'Microsoft.Web/sites',
+    kind,
+    location: site.location,
+    tags: site.tags ?? {},
+    properties: {
+      name: slot ? `${site.name}(${slot.name})` : site.name,
+      state: 'Running',
+      hostNames: [host],
+      enabledHostNames: [host, host.replace(/^([^.]+)/, '$1.scm')],
+      defaultHostName: host,
+      enabled: true,
+      availabilityState: 'Normal',
+      serverFarmId: slot?.serverFarmId ?? site.serverFarmId,
+      sku: plan?.sku.tier ?? null,
+      reserved: /linux/i.test(kind),
+      isXenon: false,
+      hyperV: false,
+      resourceGroup: site.resourceGroup,
+      httpsOnly: false,
+      hostingEnvironmentProfile: null,
+      provisioningState: 'Succeeded',
+    },
+  }
+}
+
+
+export function requireSite(ctx: ArmCtx): SiteRec {
+  const site = ctx.env.state.site(ctx.params.sub!, ctx.params.rg!, ctx.params.site!)
+  if (!site) throw resourceNotFound(ctx.params.rg!, 'Microsoft.Web/sites', ctx.params.site!)
+  return site
+}
+
+
+export function requireTarget(ctx: ArmCtx): SiteTarget {
+  const site = requireSite(ctx)
+  if (ctx.params.slot === undefined) return {site}
+  const slot = site.slots.find((s) => eq(s.name, ctx.params.slot))
+  if (!slot) throw resourceNotFound(ctx.params.rg!, 'Microsoft.Web/sites/slots', `${site.name}/${ctx.params.slot}`)
+  return {site, slot}
+}
+
+export function listSitesBySubscription(ctx: ArmCtx): ArmResult {
+  return paged(ctx, ctx.env.state.data.sites.filter((s) => eq(s.subscriptionId, ctx.params.sub)).map((s) => siteBody(ctx, s)), {nullNextLink: true})
+}
+
+export function listSitesByGroup(ctx: ArmCtx): ArmResult {
+  const sites = ctx.env.state.data.sites.filter((s) => eq(s.subscriptionId, ctx.params.sub) && eq(s.resourceGroup, ctx.params.rg))
+  return paged(ctx, sites.map((s) => siteBody(ctx, s)), {nullNextLink: true})
+}
+
+export function getSite(ctx: ArmCtx): ArmResult {
+  const {site, slot} = requireTarget(ctx)
+  return {status: 200, body: siteBody(ctx, site, slot)}
+}
+
+function kindOf(value: unknown, fallback: string): string {
+  if (typeof value !== 'string' || !value.trim()) return fallback
+  return value.trim()
+}
+
+export function putSite(ctx: ArmCtx): ArmResult {
+  const {sub, rg, site: name} = ctx.params as {sub: string; rg: string; site: string}
+  const body = obj(ctx.body)
+  const props = obj(body.properties)
+  if (!SITE_NAME.test(name)) throw webError(400, 'BadRequest', `The app name '${name}' is invalid: 1-60 letters, digits and hyphens, starting and ending with a letter or digit.`)
+  const existing = ctx.env.state.site(sub, rg, name)
+  const farmIn = typeof props.serverFarmId === 'string' ? props.serverFarmId : undefined
+  const plan = farmIn ? ctx.env.state.planById(farmIn) : existing ? ctx.env.state.planById(existing.serverFarmId) : undefined
+  if (farmIn && !plan) {
+    throw webError(404, 'NotFound', `Cannot find ServerFarm with name ${farmIn.split('/').pop()}.`, {extendedCode: '51004', messageTemplate: 'Cannot find {0} with name {1}.', parameters: ['ServerFarm', farmIn.split('/').pop() ?? '']})
+  }
+  if (existing) {
+    if (plan) existing.serverFarmId = planId(plan)
+    existing.kind = kindOf(body.kind, existing.kind)
+    existing.tags = tagsOf(body.tags) ?? existing.tags
+    return {status: 200, body: siteBody(ctx, existing)}
+  }
+  if (!plan) throw webError(400, 'BadRequest', 'properties.serverFarmId is required: the ARM id of an App Service plan.')
+  if (typeof body.location !== 'string' || !body.location) throw armError(400, 'LocationRequired', 'The location property is required for this definition.')
+  if (ctx.env.state.siteAnywhere(name)) {
+    throw webError(409, 'Conflict', `Website with given name ${name} already exists.`, {extendedCode: '54001', messageTemplate: 'Website with given name {0} already exists.', parameters: [name]})
+  }
+  const site: SiteRec = {
+    subscriptionId: ctx.env.state.subscription(sub)!.subscriptionId,
+    resourceGroup: ctx.env.state.resourceGroup(sub, rg)!.name,
+    name,
+    location: body.location,
+    kind: kindOf(body.kind, plan.reserved ? 'app,linux' : 'app'),
+    tags: tagsOf(body.tags),
+    serverFarmId: planId(plan),
+    createdAt: armTime(),
+    hybridConnections: [],
+    slots: [],
+  }
+  ctx.env.state.data.sites.push(site)
+  return {status: 200, body: siteBody(ctx, site)}
+}
+
+export function deleteSite(ctx: ArmCtx): ArmResult {
+  const site = ctx.env.state.site(ctx.params.sub!, ctx.params.rg!, ctx.params.site!)
+  if (!site) throw webNotFound('Site', ctx.params.site!)
+  ctx.env.state.data.sites = ctx.env.state.data.sites.filter((s) => s !== site)
+  return {status: 200}
+}
+
+export function listSlots(ctx: ArmCtx): ArmResult {
+  const site = requireSite(ctx)
+  return paged(ctx, site.slots.map((slot) => siteBody(ctx, site, slot)), {nullNextLink: true})
+}
+
+export function putSlot(ctx: ArmCtx): ArmResult {
+  const site = requireSite(ctx)
+  const name = ctx.params.slot!
+  if (!SITE_NAME.test(name)) throw webError(400, 'BadRequest', `The slot name '${name}' is invalid.`)
+  const body = obj(ctx.body)
+  const farmIn = obj(body.properties).serverFarmId
+  const plan = typeof farmIn === 'string' ? ctx.env.state.planById(farmIn) : undefined
+  if (typeof farmIn === 'string' && !plan) throw webNotFound('ServerFarm', farmIn.split('/').pop() ?? farmIn)
+  let slot = site.slots.find((s) => eq(s.name, name))
+  if (slot) {
+    slot.kind = kindOf(body.kind, slot.kind)
+    if (plan) slot.serverFarmId = planId(plan)
+  } else {
+    slot = {name, kind: kindOf(body.kind, site.kind), ...(plan ? {serverFarmId: planId(plan)} : {}), createdAt: armTime(), hybridConnections: []}
+    site.slots.push(slot)
+  }
+  return {status: 200, body: siteBody(ctx, site, slot)}
+}
+
+export function deleteSlot(ctx: ArmCtx): ArmResult {
+  const site = requireSite(ctx)
+  const before = site.slots.length
+  site.slots = site.slots.filter((s) => !eq(s.name, ctx.params.slot))
+  if (site.slots.length === before) throw webNotFound('Site', `${site.name}/${ctx.params.slot}`)
+  return {status: 200}
+}
