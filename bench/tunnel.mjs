@@ -198,7 +198,7 @@ async function main() {
   const p1 = await childPipe(p2)
 
   // tls chain: pipe →TLS→ pipe →TLS→ pipe → echo (self-signed for localhost; the pipes trust it)
-  const {createCertificateAuthority, createServerCertificate} = await import(`${ROOT}dist/lib/tls/certs.js`)
+  const {createCertificateAuthority, createServerCertificate} = await import(`${ROOT}dist/emulator/certs.js`)
   const ca = await createCertificateAuthority('hcctl bench CA')
   const server = await createServerCertificate(ca, {dnsNames: ['localhost']})
   const tlsEnv = {BENCH_KEY: server.key, BENCH_CERT: server.cert, BENCH_CA: ca.cert}
