@@ -3,7 +3,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import {armError, header, HttpError, newRequestId, readBody, sendJson} from '../http.js'
 import type {ArmFaultState} from '../faults.js'
 import type {TokenService} from '../tokens.js'
-import type {ArmCtx, ArmEnv, ArmResult, Handler} from './context.js'
+import {type ArmCtx, type ArmEnv, type ArmResult, type Handler, queryParam} from './context.js'
 import * as res from './resources.js'
 import * as relay from './relay.js'
 import * as webHc from './web/hybrid-connections.js'
@@ -59,6 +59,7 @@ const ROUTES: Route[] = [
     GET: res.getResourceGroup,
     HEAD: res.headResourceGroup,
     PUT: res.putResourceGroup,
+    PATCH: res.patchResourceGroup,
     DELETE: res.deleteResourceGroup,
   }),
   // Microsoft.Relay
@@ -94,7 +95,7 @@ const ROUTES: Route[] = [
   route('subscriptions/{sub}/providers/Microsoft.Web/serverfarms', 'web', 'Microsoft.Web/serverfarms', {GET: plans.listPlansBySubscription}),
   route('subscriptions/{sub}/providers/Microsoft.Web/sites', 'web', 'Microsoft.Web/sites', {GET: sites.listSitesBySubscription}),
   route(`${WEB}/serverfarms`, 'web', 'Microsoft.Web/serverfarms', {GET: plans.listPlansByGroup}),
-  route(`${WEB}/serverfarms/{plan}`, 'web', 'Microsoft.Web/serverfarms', {GET: plans.getPlan, PUT: plans.putPlan, DELETE: plans.deletePlan}),
+  route(`${WEB}/serverfarms/{plan}`, 'web', 'Microsoft.Web/serverfarms', {GET: plans.getPlan, PUT: plans.putPlan, PATCH: plans.patchPlan, DELETE: plans.deletePlan}),
   route(`${WEB}/serverfarms/{plan}/operationresults/{op}`, 'web', 'Microsoft.Web/serverfarms/operationresults', {GET: plans.planOperationResult}),
   route(`${WEB}/serverfarms/{plan}/hybridConnectionRelays`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionRelays', {GET: webHc.listPlanHybridConnections}),
   route(`${WEB}/serverfarms/{plan}/hybridConnectionNamespaces/{ns}/relays/{hc}`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionNamespaces/relays', {
@@ -105,9 +106,9 @@ const ROUTES: Route[] = [
   route(`${WEB}/serverfarms/{plan}/hybridConnectionNamespaces/{ns}/relays/{hc}/sites`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionNamespaces/relays/sites', {GET: webHc.listPlanHybridConnectionSites}),
   route(`${WEB}/serverfarms/{plan}/hybridConnectionPlanLimits/limit`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionPlanLimits', {GET: webHc.getPlanLimit}),
   route(`${WEB}/sites`, 'web', 'Microsoft.Web/sites', {GET: sites.listSitesByGroup}),
-  route(`${WEB}/sites/{site}`, 'web', 'Microsoft.Web/sites', {GET: sites.getSite, PUT: sites.putSite, DELETE: sites.deleteSite}),
+  route(`${WEB}/sites/{site}`, 'web', 'Microsoft.Web/sites', {GET: sites.getSite, PUT: sites.putSite, PATCH: sites.patchSite, DELETE: sites.deleteSite}),
   route(`${WEB}/sites/{site}/slots`, 'web', 'Microsoft.Web/sites/slots', {GET: sites.listSlots}),
-  route(`${WEB}/sites/{site}/slots/{slot}`, 'web', 'Microsoft.Web/sites/slots', {GET: sites.getSite, PUT: sites.putSlot, DELETE: sites.deleteSlot}),
+  route(`${WEB}/sites/{site}/slots/{slot}`, 'web', 'Microsoft.Web/sites/slots', {GET: sites.getSite, PUT: sites.putSlot, PATCH: sites.patchSite, DELETE: sites.deleteSlot}),
   ...siteHcRoutes(`${WEB}/sites/{site}`, 'Microsoft.Web/sites'),
   ...siteHcRoutes(`${WEB}/sites/{site}/slots/{slot}`, 'Microsoft.Web/sites/slots'),
 ]
@@ -248,7 +249,7 @@ export class ArmRouter {
       throw armError(
         400,
         'InvalidResourceType',
-        `The resource type '${ns ? segments.slice(provider + 2).filter((_, i) => i % 2 === 0).join('/') : segments.join('/')}' could not be found in the namespace '${ns ?? 'Microsoft.Resources'}' for api version '${url.searchParams.get('api-version') ?? ''}'. This emulator serves subscriptions, resource groups, Microsoft.Relay and the hybrid-connection parts of Microsoft.Web.`,
+        `The resource type '${ns ? segments.slice(provider + 2).filter((_, i) => i % 2 === 0).join('/') : segments.join('/')}' could not be found in the namespace '${ns ?? 'Microsoft.Resources'}' for api version '${queryParam(url, 'api-version') ?? ''}'. This emulator serves subscriptions, resource groups, Microsoft.Relay and the hybrid-connection parts of Microsoft.Web.`,
       )
     }
     const {route: r, params} = found
@@ -256,7 +257,7 @@ export class ArmRouter {
     if (!handler) {
       throw armError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`)
     }
-    const apiVersion = url.searchParams.get('api-version') ?? ''
+    const apiVersion = queryParam(url, 'api-version') ?? ''
     if (!apiVersion) {
       throw armError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.")
     }

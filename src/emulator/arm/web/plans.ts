@@ -120,6 +120,20 @@ export function putPlan(ctx: ArmCtx): ArmResult {
   }
 }
 
+/**
+ * PATCH of a plan (AppServicePlans_Update): merges what the body names. Azure's
+ * AppServicePlanPatchResource carries kind and properties, not sku (scaling is a PUT) nor
+ * tags; of its properties the emulator models reserved (Linux).
+ */
+export function patchPlan(ctx: ArmCtx): ArmResult {
+  const plan = requirePlan(ctx)
+  const body = obj(ctx.body)
+  const props = obj(body.properties)
+  if (typeof body.kind === 'string' && body.kind.trim()) plan.kind = body.kind.trim()
+  if (typeof props.reserved === 'boolean') plan.reserved = props.reserved
+  return {status: 200, body: planBody(ctx, plan)}
+}
+
 export function planOperationResult(ctx: ArmCtx): ArmResult {
   const plan = requirePlan(ctx)
   if (plan.pendingPolls > 0) plan.pendingPolls--

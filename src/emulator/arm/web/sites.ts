@@ -1,5 +1,5 @@
 import {armError, resourceNotFound, webError, webNotFound} from '../../http.js'
-import {armTime, eq, planId, type SiteRec, siteId, type SlotRec} from '../../state.js'
+import {armTime, eq, type PlanRec, planId, type SiteRec, siteId, type SlotRec} from '../../state.js'
 import {type ArmCtx, type ArmResult, obj, paged, tagsOf} from '../context.js'
 
 /** Microsoft.Web sites and deployment slots (arm-surface.md §5). */
@@ -79,6 +79,14 @@ export function getSite(ctx: ArmCtx): ArmResult {
   return {status: 200, body: siteBody(ctx, site, slot)}
 }
 
+/** The plan a body's properties.serverFarmId names (404 when it names none); undefined when it names nothing. */
+function planNamed(ctx: ArmCtx, serverFarmId: unknown): PlanRec | undefined {
+  if (typeof serverFarmId !== 'string' || !serverFarmId) return undefined
+  const plan = ctx.env.state.planById(serverFarmId)
+  if (!plan) throw webNotFound('ServerFarm', serverFarmId.split('/').pop() ?? serverFarmId)
+  return plan
+}
+
 function kindOf(value: unknown, fallback: string): string {
   if (typeof value !== 'string' || !value.trim()) return fallback
   return value.trim()
@@ -90,11 +98,7 @@ export function putSite(ctx: ArmCtx): ArmResult {
   const props = obj(body.properties)
   if (!SITE_NAME.test(name)) throw webError(400, 'BadRequest', `The app name '${name}' is invalid: 1-60 letters, digits and hyphens, starting and ending with a letter or digit.`)
   const existing = ctx.env.state.site(sub, rg, name)
-  const farmIn = typeof props.serverFarmId === 'string' ? props.serverFarmId : undefined
-  const plan = farmIn ? ctx.env.state.planById(farmIn) : existing ? ctx.env.state.planById(existing.serverFarmId) : undefined
-  if (farmIn && !plan) {
-    throw webError(404, 'NotFound', `Cannot find ServerFarm with name ${farmIn.split('/').pop()}.`, {extendedCode: '51004', messageTemplate: 'Cannot find {0} with name {1}.', parameters: ['ServerFarm', farmIn.split('/').pop() ?? '']})
-  }
+  const plan = planNamed(ctx, props.serverFarmId) ?? (existing ? ctx.env.state.planById(existing.serverFarmId) : undefined)
   if (existing) {
     if (plan) existing.serverFarmId = planId(plan)
     existing.kind = kindOf(body.kind, existing.kind)
@@ -122,6 +126,21 @@ export function putSite(ctx: ArmCtx): ArmResult {
   return {status: 200, body: siteBody(ctx, site)}
 }
 
+/**
+ * PATCH of an app or slot (WebApps_Update, WebApps_UpdateSlot): merges what the body names.
+ * Azure's SitePatchResource carries kind and properties, not location or tags; of its
+ * properties the emulator models serverFarmId (moving the app to another plan).
+ */
+export function patchSite(ctx: ArmCtx): ArmResult {
+  const {site, slot} = requireTarget(ctx)
+  const body = obj(ctx.body)
+  const plan = planNamed(ctx, obj(body.properties).serverFarmId)
+  const target = slot ?? site
+  target.kind = kindOf(body.kind, target.kind)
+  if (plan) target.serverFarmId = planId(plan)
+  return {status: 200, body: siteBody(ctx, site, slot)}
+}
+
 export function deleteSite(ctx: ArmCtx): ArmResult {
   const site = ctx.env.state.site(ctx.params.sub!, ctx.params.rg!, ctx.params.site!)
   if (!site) throw webNotFound('Site', ctx.params.site!)
@@ -139,9 +158,7 @@ export function putSlot(ctx: ArmCtx): ArmResult {
   const name = ctx.params.slot!
   if (!SITE_NAME.test(name)) throw webError(400, 'BadRequest', `The slot name '${name}' is invalid.`)
   const body = obj(ctx.body)
-  const farmIn = obj(body.properties).serverFarmId
-  const plan = typeof farmIn === 'string' ? ctx.env.state.planById(farmIn) : undefined
-  if (typeof farmIn === 'string' && !plan) throw webNotFound('ServerFarm', farmIn.split('/').pop() ?? farmIn)
+  const plan = planNamed(ctx, obj(body.properties).serverFarmId)
   let slot = site.slots.find((s) => eq(s.name, name))
   if (slot) {
     slot.kind = kindOf(body.kind, slot.kind)
