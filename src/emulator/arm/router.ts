@@ -94,6 +94,7 @@ const ROUTES: Route[] = [
   // Microsoft.Web
   route('subscriptions/{sub}/providers/Microsoft.Web/serverfarms', 'web', 'Microsoft.Web/serverfarms', {GET: plans.listPlansBySubscription}),
   route('subscriptions/{sub}/providers/Microsoft.Web/sites', 'web', 'Microsoft.Web/sites', {GET: sites.listSitesBySubscription}),
+  route('subscriptions/{sub}/providers/Microsoft.Web/checknameavailability', 'web', 'Microsoft.Web/checknameavailability', {POST: sites.checkNameAvailability}),
   route(`${WEB}/serverfarms`, 'web', 'Microsoft.Web/serverfarms', {GET: plans.listPlansByGroup}),
   route(`${WEB}/serverfarms/{plan}`, 'web', 'Microsoft.Web/serverfarms', {GET: plans.getPlan, PUT: plans.putPlan, PATCH: plans.patchPlan, DELETE: plans.deletePlan}),
   route(`${WEB}/serverfarms/{plan}/operationresults/{op}`, 'web', 'Microsoft.Web/serverfarms/operationresults', {GET: plans.planOperationResult}),

@@ -15,7 +15,8 @@ function webHcBody(site: SiteRec, slot: SlotRec | undefined, hc: WebHcRec) {
   return {
     id: `${targetId(site, slot)}/hybridConnectionNamespaces/${hc.serviceBusNamespace}/relays/${hc.relayName}`,
     name: hc.relayName,
-    type: slot ? 'Microsoft.Web/sites/slots/hybridConnectionNamespaces/relays' : 'Microsoft.Web/sites/hybridConnectionNamespaces/relays',
+    // Azure answers a slot's contract with the app's type too (recorded, test/contract).
+    type: 'Microsoft.Web/sites/hybridConnectionNamespaces/relays',
     location: site.location,
     properties: {
       serviceBusNamespace: hc.serviceBusNamespace,

@@ -20,39 +20,73 @@ export function sitesOfPlan(ctx: ArmCtx, plan: PlanRec): Array<{site: SiteRec; s
   return out
 }
 
+/** A stable small number per plan: Azure's plans carry an internal numeric serverFarmId. */
+function numericId(plan: PlanRec): number {
+  let h = 0
+  for (const c of planId(plan).toLowerCase()) h = (h * 31 + c.charCodeAt(0)) % 90_000
+  return 10_000 + h
+}
+
+/** The plan as Azure answers it (property set as recorded from real Azure, test/contract). */
 function planBody(ctx: ArmCtx, plan: PlanRec) {
   const pending = plan.pendingPolls > 0
   const dynamic = plan.sku.tier === 'Dynamic'
+  const farm = numericId(plan)
   return {
     id: planId(plan),
     name: plan.name,
     type: 'Microsoft.Web/serverfarms',
     kind: plan.kind,
     location: plan.location,
-    tags: plan.tags ?? {},
-    sku: {name: plan.sku.name, tier: plan.sku.tier, size: plan.sku.size, family: plan.sku.family, capacity: plan.sku.capacity},
+    ...(plan.tags ? {tags: plan.tags} : {}),
     properties: {
+      serverFarmId: farm,
       name: plan.name,
-      status: pending ? 'Creating' : 'Ready',
-      provisioningState: pending ? 'InProgress' : 'Succeeded',
-      maximumNumberOfWorkers: dynamic ? 0 : 30,
+      workerSize: 'Default',
+      workerSizeId: 0,
+      workerTierName: null,
       numberOfWorkers: plan.sku.capacity,
-      geoRegion: plan.location,
-      numberOfSites: sitesOfPlan(ctx, plan).filter((s) => !s.slot).length,
+      currentWorkerSize: 'Default',
+      currentWorkerSizeId: 0,
+      currentNumberOfWorkers: plan.sku.capacity,
+      status: pending ? 'Creating' : 'Ready',
+      webSpace: `${plan.resourceGroup}-${plan.location.replace(/\s/g, '')}webspace`,
+      subscription: plan.subscriptionId,
+      adminSiteName: null,
+      hostingEnvironment: null,
+      hostingEnvironmentProfile: null,
+      maximumNumberOfWorkers: dynamic ? 0 : 30,
+      planName: 'VirtualDedicatedPlan',
+      adminRuntimeSiteName: null,
       computeMode: dynamic ? 'Dynamic' : 'Dedicated',
-      reserved: plan.reserved,
-      isXenon: false,
-      hyperV: false,
+      siteMode: null,
+      geoRegion: plan.location,
       perSiteScaling: false,
       elasticScaleEnabled: false,
       maximumElasticWorkerCount: 1,
-      zoneRedundant: false,
+      numberOfSites: sitesOfPlan(ctx, plan).filter((s) => !s.slot).length,
+      hostingEnvironmentId: null,
+      isSpot: false,
+      spotExpirationTime: null,
+      freeOfferExpirationTime: null,
+      tags: plan.tags ?? null,
+      kind: plan.kind,
       resourceGroup: plan.resourceGroup,
-      hostingEnvironmentProfile: null,
+      reserved: plan.reserved,
+      isXenon: false,
+      hyperV: false,
+      mdmId: `waws-emulator_${farm}`,
+      targetWorkerCount: 0,
+      targetWorkerSizeId: 0,
+      provisioningState: pending ? 'InProgress' : 'Succeeded',
+      webSiteId: null,
+      existingServerFarmIds: null,
+      kubeEnvironmentProfile: null,
+      zoneRedundant: false,
     },
+    sku: {name: plan.sku.name, tier: plan.sku.tier, size: plan.sku.size, family: plan.sku.family, capacity: plan.sku.capacity},
   }
 }
-
 
 export function requirePlan(ctx: ArmCtx): PlanRec {
   const plan = ctx.env.state.plan(ctx.params.sub!, ctx.params.rg!, ctx.params.plan!)

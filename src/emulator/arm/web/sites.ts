@@ -17,38 +17,109 @@ export function targetId(site: SiteRec, slot?: SlotRec): string {
   return slot ? `${siteId(site)}/slots/${slot.name}` : siteId(site)
 }
 
+/** One host name's TLS binding as Azure lists it (none bound in the emulator). */
+function sslState(name: string, hostType: 'Standard' | 'Repository') {
+  return {name, sslState: 'Disabled', ipBasedSslResult: null, virtualIP: null, thumbprint: null, toUpdate: null, toUpdateIpBasedSsl: null, ipBasedSslState: 'NotConfigured', hostType}
+}
+
+/**
+ * An app or slot as Azure answers it: the property set recorded from real Azure (test/contract),
+ * except `siteConfig`, the app's configuration (its own resource, sites/{app}/config/web),
+ * which the emulator does not model. Addresses are loopback; build and stamp names are fixed.
+ */
 function siteBody(ctx: ArmCtx, site: SiteRec, slot?: SlotRec) {
   const plan = ctx.env.state.planById(slot?.serverFarmId ?? site.serverFarmId)
   const host = slot ? `${site.name}-${slot.name}${ctx.env.appServiceSuffix}` : `${site.name}${ctx.env.appServiceSuffix}`
+  const scm = host.replace(/^([^.]+)/, '$1.scm')
   const kind = slot?.kind ?? site.kind
+  const webSpace = `${site.resourceGroup}-${site.location.replace(/\s/g, '')}webspace`
+  const user = slot ? `${site.name}__${slot.name}` : site.name
   return {
     id: slot ? `${siteId(site)}/slots/${slot.name}` : siteId(site),
     name: slot ? `${site.name}/${slot.name}` : site.name,
     type: slot ? 'Microsoft.Web/sites/slots' : 'Microsoft.Web/sites',
     kind,
     location: site.location,
-    tags: site.tags ?? {},
+    ...(site.tags ? {tags: site.tags} : {}),
     properties: {
       name: slot ? `${site.name}(${slot.name})` : site.name,
       state: 'Running',
       hostNames: [host],
-      enabledHostNames: [host, host.replace(/^([^.]+)/, '$1.scm')],
-      defaultHostName: host,
+      webSpace,
+      selfLink: `${ctx.env.armUrl()}/subscriptions/${site.subscriptionId}/webspaces/${webSpace}/sites/${site.name}`,
+      repositorySiteName: site.name,
+      owner: null,
+      usageState: 'Normal',
       enabled: true,
+      adminEnabled: true,
+      enabledHostNames: [host, scm],
+      siteProperties: {metadata: null, properties: [{name: 'LinuxFxVersion', value: ''}, {name: 'WindowsFxVersion', value: null}], appSettings: null},
       availabilityState: 'Normal',
+      sslCertificates: null,
+      csrs: [],
+      cers: null,
+      siteMode: null,
+      hostNameSslStates: [sslState(host, 'Standard'), sslState(scm, 'Repository')],
+      computeMode: null,
+      serverFarm: null,
       serverFarmId: slot?.serverFarmId ?? site.serverFarmId,
-      sku: plan?.sku.tier ?? null,
       reserved: /linux/i.test(kind),
       isXenon: false,
       hyperV: false,
-      resourceGroup: site.resourceGroup,
-      httpsOnly: false,
+      lastModifiedTimeUtc: (slot?.createdAt ?? site.createdAt).replace(/Z$/, ''),
+      storageRecoveryDefaultState: 'Running',
+      contentAvailabilityState: 'Normal',
+      runtimeAvailabilityState: 'Normal',
+      deploymentId: user,
+      slotName: null,
+      trafficManagerHostNames: null,
+      sku: plan?.sku.tier ?? null,
+      scmSiteAlsoStopped: false,
+      targetSwapSlot: null,
+      hostingEnvironment: null,
       hostingEnvironmentProfile: null,
-      provisioningState: 'Succeeded',
+      clientAffinityEnabled: true,
+      clientCertEnabled: false,
+      clientCertMode: 'Required',
+      clientCertExclusionPaths: null,
+      hostNamesDisabled: false,
+      domainVerificationIdentifiers: null,
+      customDomainVerificationId: '0'.repeat(64),
+      kind,
+      inboundIpAddress: '127.0.0.1',
+      possibleInboundIpAddresses: '127.0.0.1',
+      ftpUsername: `${user}\\$${user}`,
+      ftpsHostName: `ftps://${scm}/site/wwwroot`,
+      outboundIpAddresses: '127.0.0.1',
+      possibleOutboundIpAddresses: '127.0.0.1',
+      containerSize: 0,
+      dailyMemoryTimeQuota: 0,
+      suspendedTill: null,
+      siteDisabledReason: 0,
+      functionExecutionUnitsCache: null,
+      maxNumberOfWorkers: null,
+      homeStamp: 'waws-emulator',
+      cloningInfo: null,
+      hostingEnvironmentId: null,
+      tags: site.tags ?? null,
+      resourceGroup: site.resourceGroup,
+      defaultHostName: host,
+      slotSwapStatus: null,
+      httpsOnly: false,
+      redundancyMode: 'None',
+      inProgressOperationId: null,
+      geoDistributions: null,
+      privateEndpointConnections: [],
+      buildVersion: null,
+      targetBuildVersion: null,
+      migrationState: null,
+      eligibleLogCategories: 'AppServiceAppLogs,AppServiceAuditLogs,AppServiceConsoleLogs,AppServiceHTTPLogs,AppServiceIPSecAuditLogs,AppServicePlatformLogs,ScanLogs',
+      storageAccountRequired: false,
+      virtualNetworkSubnetId: null,
+      keyVaultReferenceIdentity: 'SystemAssigned',
     },
   }
 }
-
 
 export function requireSite(ctx: ArmCtx): SiteRec {
   const site = ctx.env.state.site(ctx.params.sub!, ctx.params.rg!, ctx.params.site!)
@@ -139,6 +210,19 @@ export function patchSite(ctx: ArmCtx): ArmResult {
   target.kind = kindOf(body.kind, target.kind)
   if (plan) target.serverFarmId = planId(plan)
   return {status: 200, body: siteBody(ctx, site, slot)}
+}
+
+/**
+ * POST /subscriptions/{sub}/providers/Microsoft.Web/checknameavailability: whether an app name
+ * is free (app names are global, they are DNS names). `az webapp create` asks before its PUT.
+ */
+export function checkNameAvailability(ctx: ArmCtx): ArmResult {
+  const body = obj(ctx.body)
+  const name = typeof body.name === 'string' ? body.name : ''
+  if (!name) throw webError(400, 'BadRequest', 'The request body needs a name, e.g. {"name": "my-app", "type": "Site"}.')
+  if (!SITE_NAME.test(name)) return {status: 200, body: {nameAvailable: false, reason: 'Invalid', message: `The name '${name}' is invalid: 1-60 letters, digits and hyphens, starting and ending with a letter or digit.`}}
+  if (ctx.env.state.siteAnywhere(name)) return {status: 200, body: {nameAvailable: false, reason: 'AlreadyExists', message: `Hostname '${name}' already exists. Please select a different name.`}}
+  return {status: 200, body: {nameAvailable: true, reason: '', message: ''}}
 }
 
 export function deleteSite(ctx: ArmCtx): ArmResult {
