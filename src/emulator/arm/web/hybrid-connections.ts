@@ -11,6 +11,20 @@ import {requireTarget, type SiteTarget, targetId} from './sites.js'
  * plan-level view of the same contracts (serverfarms/{plan}/hybridConnection...) (arm-surface.md §6).
  */
 
+/** The contract's properties as Azure answers them: the key is never read back (blank), only listKeys returns it. */
+function contractProperties(hc: WebHcRec) {
+  return {
+    serviceBusNamespace: hc.serviceBusNamespace,
+    relayName: hc.relayName,
+    relayArmUri: hc.relayArmUri,
+    hostname: hc.hostname,
+    port: hc.port,
+    sendKeyName: hc.sendKeyName,
+    sendKeyValue: '',
+    serviceBusSuffix: hc.serviceBusSuffix,
+  }
+}
+
 function webHcBody(site: SiteRec, slot: SlotRec | undefined, hc: WebHcRec) {
   return {
     id: `${targetId(site, slot)}/hybridConnectionNamespaces/${hc.serviceBusNamespace}/relays/${hc.relayName}`,
@@ -18,16 +32,7 @@ function webHcBody(site: SiteRec, slot: SlotRec | undefined, hc: WebHcRec) {
     // Azure answers a slot's contract with the app's type too (recorded, test/contract).
     type: 'Microsoft.Web/sites/hybridConnectionNamespaces/relays',
     location: site.location,
-    properties: {
-      serviceBusNamespace: hc.serviceBusNamespace,
-      relayName: hc.relayName,
-      relayArmUri: hc.relayArmUri,
-      hostname: hc.hostname,
-      port: hc.port,
-      sendKeyName: hc.sendKeyName,
-      sendKeyValue: '',
-      serviceBusSuffix: hc.serviceBusSuffix,
-    },
+    properties: contractProperties(hc),
   }
 }
 
@@ -142,16 +147,7 @@ function planHcBody(plan: PlanRec, hc: WebHcRec) {
     name: hc.relayName,
     type: 'Microsoft.Web/serverfarms/hybridConnectionNamespaces/relays',
     location: plan.location,
-    properties: {
-      serviceBusNamespace: hc.serviceBusNamespace,
-      relayName: hc.relayName,
-      relayArmUri: hc.relayArmUri,
-      hostname: hc.hostname,
-      port: hc.port,
-      sendKeyName: hc.sendKeyName,
-      sendKeyValue: '',
-      serviceBusSuffix: hc.serviceBusSuffix,
-    },
+    properties: contractProperties(hc),
   }
 }
 
