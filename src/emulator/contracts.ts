@@ -8,8 +8,9 @@ import type {Duplex} from 'node:stream'
  *   ARM state ──RelayDirectory──► broker      (who exists, which keys are valid)
  *   broker ──RelayRuntime──► ARM state        (live listener counts, drop on delete)
  *
- * The main server (src/emulator/server.ts) routes by Host header and path: `/$hc/...` upgrades
- * and plain requests to a relay host go to the broker; everything else to ARM and the token service.
+ * The main server (`startEmulator` in src/emulator/index.ts) routes by Host header and path:
+ * `/$hc/...` upgrades and plain requests to a relay host go to the broker; everything else to
+ * ARM, the token service and the admin endpoint.
  */
 
 export type RelayRight = 'Listen' | 'Send' | 'Manage'

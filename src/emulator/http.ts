@@ -48,6 +48,11 @@ export function webNotFound(what: string, name: string): HttpError {
   return webError(404, 'NotFound', `Cannot find ${what} with name ${name}.`, {extendedCode: '51004', messageTemplate: 'Cannot find {0} with name {1}.', parameters: [what, name]})
 }
 
+/** ARM's own 404 for a resource that does not exist in its group (Microsoft.Web and Microsoft.Relay both answer it). */
+export function resourceNotFound(resourceGroup: string, type: string, name: string): HttpError {
+  return armError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`)
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = body === undefined ? '' : JSON.stringify(body)
   res.writeHead(status, {

@@ -6,7 +6,7 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
 import type {CloudProfile} from '../lib/azure/clouds.js'
-import {type CertificateAuthority, createCertificateAuthority, createServerCertificate} from '../lib/tls/certs.js'
+import {type CertificateAuthority, createCertificateAuthority, createServerCertificate} from './certs.js'
 import type {ArmEnv} from './arm/context.js'
 import {ArmRouter} from './arm/router.js'
 import type {CreateRelayBroker, RelayBroker, RelayFaults} from './contracts.js'

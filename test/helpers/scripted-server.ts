@@ -5,7 +5,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {createCertificateAuthority, createServerCertificate} from '../../src/lib/tls/certs.js'
+import {createCertificateAuthority, createServerCertificate} from '../../src/emulator/certs.js'
 
 export interface RecordedRequest {
   method: string

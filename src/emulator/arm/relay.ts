@@ -1,6 +1,6 @@
 import {endpointFor, formatConnectionString} from '../../lib/relay/connection-string.js'
 import type {RelayRight, SasRule} from '../contracts.js'
-import {armError} from '../http.js'
+import {armError, resourceNotFound} from '../http.js'
 import {
   armTime,
   eq,
@@ -90,13 +90,9 @@ function notFound(kind: string, name: string): never {
   throw armError(404, 'NotFound', `The ${kind} '${name}' could not be found. To know more visit https://aka.ms/sbResourceMgrExceptions.`)
 }
 
-function resourceNotFound(ctx: ArmCtx, type: string, name: string): never {
-  throw armError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${ctx.params.rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`)
-}
-
 function requireNamespace(ctx: ArmCtx): NamespaceRec {
   const ns = ctx.env.state.namespace(ctx.params.sub!, ctx.params.rg!, ctx.params.ns!)
-  if (!ns) resourceNotFound(ctx, 'Microsoft.Relay/namespaces', ctx.params.ns!)
+  if (!ns) throw resourceNotFound(ctx.params.rg!, 'Microsoft.Relay/namespaces', ctx.params.ns!)
   return ns
 }
 

@@ -84,6 +84,21 @@ export function putResourceGroup(ctx: ArmCtx): ArmResult {
   return {status: 201, body: rgBody(created)}
 }
 
+/**
+ * PATCH of a resource group (ResourceGroups_Update): `tags` replaces the group's tags (`{}`
+ * clears them), as `az group update --tags` relies on; the location cannot change and is ignored.
+ */
+export function patchResourceGroup(ctx: ArmCtx): ArmResult {
+  const group = ctx.env.state.resourceGroup(ctx.params.sub!, ctx.params.rg!)!
+  const body = obj(ctx.body)
+  if (body.tags !== undefined && body.tags !== null && (typeof body.tags !== 'object' || Array.isArray(body.tags))) {
+    throw armError(400, 'InvalidRequestContent', 'tags must be a JSON object of name/value pairs, e.g. {"tags": {"env": "dev"}}.')
+  }
+  const tags = tagsOf(body.tags)
+  if (tags) group.tags = tags
+  return {status: 200, body: rgBody(group)}
+}
+
 /** Deletes everything in the group (namespaces drop their listeners) and answers 202 + Location. */
 export function deleteResourceGroup(ctx: ArmCtx): ArmResult {
   const {sub, rg} = ctx.params as {sub: string; rg: string}

@@ -3,10 +3,13 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import {armError, header, HttpError, newRequestId, readBody, sendJson} from '../http.js'
 import type {ArmFaultState} from '../faults.js'
 import type {TokenService} from '../tokens.js'
-import type {ArmCtx, ArmEnv, ArmResult, Handler} from './context.js'
+import {type ArmCtx, type ArmEnv, type ArmResult, type Handler, queryParam} from './context.js'
 import * as res from './resources.js'
 import * as relay from './relay.js'
-import * as web from './web.js'
+import * as webHc from './web/hybrid-connections.js'
+import * as kudu from './web/kudu.js'
+import * as plans from './web/plans.js'
+import * as sites from './web/sites.js'
 
 /**
  * The ARM front door: authentication (401 with an ARM error body), api-version (400 when
@@ -36,14 +39,14 @@ function route(pattern: string, provider: Provider, type: string, handlers: Rout
 }
 
 const siteHcRoutes = (prefix: string, type: string): Route[] => [
-  route(`${prefix}/hybridConnectionRelays`, 'web', `${type}/hybridConnectionRelays`, {GET: web.listSiteHybridConnections}),
+  route(`${prefix}/hybridConnectionRelays`, 'web', `${type}/hybridConnectionRelays`, {GET: webHc.listSiteHybridConnections}),
   route(`${prefix}/hybridConnectionNamespaces/{ns}/relays/{hc}`, 'web', `${type}/hybridConnectionNamespaces/relays`, {
-    GET: web.getSiteHybridConnection,
-    PUT: web.putSiteHybridConnection,
-    PATCH: web.putSiteHybridConnection,
-    DELETE: web.deleteSiteHybridConnection,
+    GET: webHc.getSiteHybridConnection,
+    PUT: webHc.putSiteHybridConnection,
+    PATCH: webHc.putSiteHybridConnection,
+    DELETE: webHc.deleteSiteHybridConnection,
   }),
-  route(`${prefix}/extensions/api/command`, 'web', `${type}/extensions`, {POST: web.siteCommand}),
+  route(`${prefix}/extensions/api/command`, 'web', `${type}/extensions`, {POST: kudu.siteCommand}),
 ]
 
 const ROUTES: Route[] = [
@@ -56,6 +59,7 @@ const ROUTES: Route[] = [
     GET: res.getResourceGroup,
     HEAD: res.headResourceGroup,
     PUT: res.putResourceGroup,
+    PATCH: res.patchResourceGroup,
     DELETE: res.deleteResourceGroup,
   }),
   // Microsoft.Relay
@@ -88,23 +92,24 @@ const ROUTES: Route[] = [
   route(`${RELAY}/{ns}/hybridConnections/{hc}/authorizationRules/{rule}/listKeys`, 'relay', 'Microsoft.Relay/namespaces/hybridConnections/authorizationRules/listKeys', {POST: relay.listKeys}),
   route(`${RELAY}/{ns}/hybridConnections/{hc}/authorizationRules/{rule}/regenerateKeys`, 'relay', 'Microsoft.Relay/namespaces/hybridConnections/authorizationRules/regenerateKeys', {POST: relay.regenerateKeys}),
   // Microsoft.Web
-  route('subscriptions/{sub}/providers/Microsoft.Web/serverfarms', 'web', 'Microsoft.Web/serverfarms', {GET: web.listPlansBySubscription}),
-  route('subscriptions/{sub}/providers/Microsoft.Web/sites', 'web', 'Microsoft.Web/sites', {GET: web.listSitesBySubscription}),
-  route(`${WEB}/serverfarms`, 'web', 'Microsoft.Web/serverfarms', {GET: web.listPlansByGroup}),
-  route(`${WEB}/serverfarms/{plan}`, 'web', 'Microsoft.Web/serverfarms', {GET: web.getPlan, PUT: web.putPlan, DELETE: web.deletePlan}),
-  route(`${WEB}/serverfarms/{plan}/operationresults/{op}`, 'web', 'Microsoft.Web/serverfarms/operationresults', {GET: web.planOperationResult}),
-  route(`${WEB}/serverfarms/{plan}/hybridConnectionRelays`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionRelays', {GET: web.listPlanHybridConnections}),
+  route('subscriptions/{sub}/providers/Microsoft.Web/serverfarms', 'web', 'Microsoft.Web/serverfarms', {GET: plans.listPlansBySubscription}),
+  route('subscriptions/{sub}/providers/Microsoft.Web/sites', 'web', 'Microsoft.Web/sites', {GET: sites.listSitesBySubscription}),
+  route('subscriptions/{sub}/providers/Microsoft.Web/checknameavailability', 'web', 'Microsoft.Web/checknameavailability', {POST: sites.checkNameAvailability}),
+  route(`${WEB}/serverfarms`, 'web', 'Microsoft.Web/serverfarms', {GET: plans.listPlansByGroup}),
+  route(`${WEB}/serverfarms/{plan}`, 'web', 'Microsoft.Web/serverfarms', {GET: plans.getPlan, PUT: plans.putPlan, PATCH: plans.patchPlan, DELETE: plans.deletePlan}),
+  route(`${WEB}/serverfarms/{plan}/operationresults/{op}`, 'web', 'Microsoft.Web/serverfarms/operationresults', {GET: plans.planOperationResult}),
+  route(`${WEB}/serverfarms/{plan}/hybridConnectionRelays`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionRelays', {GET: webHc.listPlanHybridConnections}),
   route(`${WEB}/serverfarms/{plan}/hybridConnectionNamespaces/{ns}/relays/{hc}`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionNamespaces/relays', {
-    GET: web.getPlanHybridConnection,
-    DELETE: web.deletePlanHybridConnection,
+    GET: webHc.getPlanHybridConnection,
+    DELETE: webHc.deletePlanHybridConnection,
   }),
-  route(`${WEB}/serverfarms/{plan}/hybridConnectionNamespaces/{ns}/relays/{hc}/listKeys`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionNamespaces/relays/listKeys', {POST: web.listPlanHybridConnectionKeys}),
-  route(`${WEB}/serverfarms/{plan}/hybridConnectionNamespaces/{ns}/relays/{hc}/sites`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionNamespaces/relays/sites', {GET: web.listPlanHybridConnectionSites}),
-  route(`${WEB}/serverfarms/{plan}/hybridConnectionPlanLimits/limit`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionPlanLimits', {GET: web.getPlanLimit}),
-  route(`${WEB}/sites`, 'web', 'Microsoft.Web/sites', {GET: web.listSitesByGroup}),
-  route(`${WEB}/sites/{site}`, 'web', 'Microsoft.Web/sites', {GET: web.getSite, PUT: web.putSite, DELETE: web.deleteSite}),
-  route(`${WEB}/sites/{site}/slots`, 'web', 'Microsoft.Web/sites/slots', {GET: web.listSlots}),
-  route(`${WEB}/sites/{site}/slots/{slot}`, 'web', 'Microsoft.Web/sites/slots', {GET: web.getSite, PUT: web.putSlot, DELETE: web.deleteSlot}),
+  route(`${WEB}/serverfarms/{plan}/hybridConnectionNamespaces/{ns}/relays/{hc}/listKeys`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionNamespaces/relays/listKeys', {POST: webHc.listPlanHybridConnectionKeys}),
+  route(`${WEB}/serverfarms/{plan}/hybridConnectionNamespaces/{ns}/relays/{hc}/sites`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionNamespaces/relays/sites', {GET: webHc.listPlanHybridConnectionSites}),
+  route(`${WEB}/serverfarms/{plan}/hybridConnectionPlanLimits/limit`, 'web', 'Microsoft.Web/serverfarms/hybridConnectionPlanLimits', {GET: webHc.getPlanLimit}),
+  route(`${WEB}/sites`, 'web', 'Microsoft.Web/sites', {GET: sites.listSitesByGroup}),
+  route(`${WEB}/sites/{site}`, 'web', 'Microsoft.Web/sites', {GET: sites.getSite, PUT: sites.putSite, PATCH: sites.patchSite, DELETE: sites.deleteSite}),
+  route(`${WEB}/sites/{site}/slots`, 'web', 'Microsoft.Web/sites/slots', {GET: sites.listSlots}),
+  route(`${WEB}/sites/{site}/slots/{slot}`, 'web', 'Microsoft.Web/sites/slots', {GET: sites.getSite, PUT: sites.putSlot, PATCH: sites.patchSite, DELETE: sites.deleteSlot}),
   ...siteHcRoutes(`${WEB}/sites/{site}`, 'Microsoft.Web/sites'),
   ...siteHcRoutes(`${WEB}/sites/{site}/slots/{slot}`, 'Microsoft.Web/sites/slots'),
 ]
@@ -245,7 +250,7 @@ export class ArmRouter {
       throw armError(
         400,
         'InvalidResourceType',
-        `The resource type '${ns ? segments.slice(provider + 2).filter((_, i) => i % 2 === 0).join('/') : segments.join('/')}' could not be found in the namespace '${ns ?? 'Microsoft.Resources'}' for api version '${url.searchParams.get('api-version') ?? ''}'. This emulator serves subscriptions, resource groups, Microsoft.Relay and the hybrid-connection parts of Microsoft.Web.`,
+        `The resource type '${ns ? segments.slice(provider + 2).filter((_, i) => i % 2 === 0).join('/') : segments.join('/')}' could not be found in the namespace '${ns ?? 'Microsoft.Resources'}' for api version '${queryParam(url, 'api-version') ?? ''}'. This emulator serves subscriptions, resource groups, Microsoft.Relay and the hybrid-connection parts of Microsoft.Web.`,
       )
     }
     const {route: r, params} = found
@@ -253,7 +258,7 @@ export class ArmRouter {
     if (!handler) {
       throw armError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`)
     }
-    const apiVersion = url.searchParams.get('api-version') ?? ''
+    const apiVersion = queryParam(url, 'api-version') ?? ''
     if (!apiVersion) {
       throw armError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.")
     }

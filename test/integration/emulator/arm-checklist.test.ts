@@ -135,7 +135,9 @@ describe('emulator ARM: the §12 checklist over raw HTTPS', () => {
     // A slot and a second app on the same plan use the same connection: the plan counts it once.
     await expectOk(call(emu, 'PUT', `${s.sitePath}/slots/staging`, {body: {location: 'westeurope'}}))
     const slotHc = await expectOk(call(emu, 'PUT', `${s.sitePath}/slots/staging/hybridConnectionNamespaces/relay-ns1/relays/hc1`, {body: webHcBody(s, 'relay-ns1', 'hc1')}))
-    assert.equal(slotHc.json.type, 'Microsoft.Web/sites/slots/hybridConnectionNamespaces/relays')
+    // Real Azure answers a slot's contract with the app-level type (recorded: test/contract).
+    assert.equal(slotHc.json.type, 'Microsoft.Web/sites/hybridConnectionNamespaces/relays')
+    assert.match(slotHc.json.id, /\/slots\/staging\/hybridConnectionNamespaces\/relay-ns1\/relays\/hc1$/)
     await expectOk(call(emu, 'PUT', `${s.rg}/providers/Microsoft.Web/sites/app2`, {body: {location: 'westeurope', kind: 'functionapp', properties: {serverFarmId: s.planId}}}))
     await expectOk(call(emu, 'PUT', `${s.rg}/providers/Microsoft.Web/sites/app2/hybridConnectionNamespaces/relay-ns1/relays/hc1`, {body: webHcBody(s, 'relay-ns1', 'hc1')}))
     const planList = await expectOk(call(emu, 'GET', `${s.planId}/hybridConnectionRelays`))

@@ -12,7 +12,7 @@ import WebSocket from 'ws'
 import type {RelayBroker, RelayBrokerOptions, RelayDirectory, RelayEntity, SasRule} from '../../../src/emulator/contracts.js'
 import {createRelayBroker} from '../../../src/emulator/relay/broker.js'
 import {createSasToken} from '../../../src/lib/relay/sas.js'
-import {createCertificateAuthority, createServerCertificate} from '../../../src/lib/tls/certs.js'
+import {createCertificateAuthority, createServerCertificate} from '../../../src/emulator/certs.js'
 
 /**
  * A relay broker behind its own HTTPS server on 127.0.0.1:0, with an in-memory directory:

@@ -7,7 +7,7 @@ import {type NetworkContext, NETWORK_CHECKS, PUBLIC_RELAY_ISSUER} from '../../..
 import {runChecks} from '../../../src/lib/diagnose/check/pipeline.js'
 import {startConnectProxy} from '../../helpers/connect-proxy.js'
 import {proxyFor} from '../../../src/lib/diagnose/probes.js'
-import {createCertificateAuthority, createServerCertificate, type CertificateAuthority} from '../../../src/lib/tls/certs.js'
+import {createCertificateAuthority, createServerCertificate, type CertificateAuthority} from '../../../src/emulator/certs.js'
 
 const NS = 'contoso.servicebus.hcctl.test'
 

@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert'
 
-import {configEndpointHost, configMetadata, type HybridContext, keysMatch, listenerRedundancy} from '../../../src/lib/diagnose/check/hybrid.js'
+import {type AppContext, appPlanLimit, configEndpointHost, configMetadata, type HybridContext, keysMatch, listenerRedundancy} from '../../../src/lib/diagnose/check/hybrid.js'
 import type {RelayPort} from '../../../src/lib/hybrid/relay-port.js'
 
 const names = {agent: 'hcctl agent hc --namespace ns --resource-group rg', endpointSet: 'hcctl endpoint set hc --namespace ns --resource-group rg --endpoint HOST:PORT', attach: 'hcctl attach hc', rotate: 'hcctl keys rotate hc --namespace ns --resource-group rg'}
@@ -45,6 +45,36 @@ describe('hybrid connection checks (fakes)', () => {
     const reader = await keysMatch.run(ctx({relay: {listKeys: async () => Promise.reject(forbidden())} as unknown as RelayPort, web, app, webRelay}))
     assert.equal(reader.status, 'skip')
     assert.match(reader.evidence[0]!, /authorizationRules\/listKeys\/action/)
+  })
+
+  it('config.metadata: without userMetadata the evidence names the hybrid connection in a sentence', async () => {
+    const r = await configMetadata.run(ctx({relayHc: {id: '', name: 'hc', requiresClientAuthorization: true, listenerCount: 0}}))
+    assert.equal(r.status, 'fail')
+    assert.match(r.evidence[0]!, /^hybrid connection ns\/hc: it has no userMetadata/)
+    assert.doesNotMatch(r.evidence[0]!, /hybrid connection it/)
+  })
+
+  it('keys.match: a plan listKeys answered 404 says the key could not be read and why, never that it is empty', async () => {
+    const relay = {listKeys: async () => ({keyName: 'defaultSender', primaryKey: 'P', secondaryKey: 'S'})} as unknown as RelayPort
+    const web = {listPlanRelayKey: async () => undefined} as unknown as HybridContext['web']
+    const app = {ref: {resourceGroup: 'rg', app: 'a'}, planId: '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Web/serverfarms/p'}
+    const r = await keysMatch.run(ctx({relay, web, app, webRelay: {id: 'x', name: 'hc', properties: {sendKeyName: 'defaultSender'}}}))
+    assert.equal(r.status, 'skip')
+    assert.match(r.evidence[0]!, /key for rule defaultSender could not be read: the plan's listKeys for ns\/hc \(plan p\) answered 404/)
+    assert.doesNotMatch(r.evidence.join('\n'), /is empty/)
+  })
+
+  it('app.plan-limit: a 404 on the plan\'s hybrid connection list skips with the reason instead of failing with the raw error', async () => {
+    const notFound = Object.assign(new Error('Not in the recording: GET .../hybridConnectionRelays.'), {statusCode: 404})
+    const c: AppContext = {
+      web: {getPlanLimit: async () => undefined, listPlanRelays: async () => Promise.reject(notFound)} as unknown as AppContext['web'],
+      app: {ref: {resourceGroup: 'rg', app: 'a'}, plan: {id: '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Web/serverfarms/p', name: 'p'} as NonNullable<AppContext['app']['plan']>, tier: {eligible: true, scope: 'plan', maximum: 25} as NonNullable<AppContext['app']['tier']>},
+    }
+    const r = await appPlanLimit.run(c)
+    assert.equal(r.status, 'skip')
+    assert.match(r.evidence[0]!, /hybrid connections in the plan p could not be counted: the service answered 404/)
+    const boom = Object.assign(new Error('boom'), {statusCode: 500})
+    await assert.rejects(appPlanLimit.run({...c, web: {getPlanLimit: async () => Promise.reject(boom)} as unknown as AppContext['web']}), /boom/)
   })
 
   it('listener.redundancy warns with one agent', async () => {

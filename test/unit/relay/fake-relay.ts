@@ -6,7 +6,7 @@ import type {Duplex} from 'node:stream'
 
 import {type WebSocket, WebSocketServer} from 'ws'
 
-import {createCertificateAuthority, createServerCertificate} from '../../../src/lib/tls/certs.js'
+import {createCertificateAuthority, createServerCertificate} from '../../../src/emulator/certs.js'
 import type {RelayTransport} from '../../../src/lib/relay/transport.js'
 import {parseRelayTarget} from '../../../src/lib/relay/protocol.js'
 

@@ -92,14 +92,25 @@ export const appPlanLimit: CheckDefinition<AppContext> = {
   dependsOn: ['app.plan-eligible'],
   async run(c) {
     const planId = c.app.plan!.id || c.app.planId!
-    const limit = await c.web.getPlanLimit(planId)
     const tier = c.app.tier!
     const scope = tier.scope ?? 'plan'
-    const items = scope === 'app' ? await c.web.listSiteRelays({...c.app.ref, slot: undefined}) : await c.web.listPlanRelays(planId)
+    const where = scope === 'plan' ? `plan ${c.app.plan!.name}` : `app ${label(c.app.ref)}`
+    let limit
+    let items
+    try {
+      limit = await c.web.getPlanLimit(planId)
+      items = scope === 'app' ? await c.web.listSiteRelays({...c.app.ref, slot: undefined}) : await c.web.listPlanRelays(planId)
+    } catch (error) {
+      const status = statusOf(error)
+      if (status !== 404 && !forbidden(error)) throw error
+      return skip(
+        [`the hybrid connections in the ${where} could not be counted: the service answered ${status} (${redactText((error as Error).message).slice(0, 200)})`, 'the limit was not compared'],
+        {status},
+      )
+    }
     const counted = new Set(items.map((i) => relayOf(i)).filter((r) => r !== undefined).map((r) => relayKey(r.namespace, r.name)))
     const maximum = limit?.maximum ?? tier.maximum
     const current = Math.max(counted.size, scope === 'plan' ? (limit?.current ?? 0) : 0)
-    const where = scope === 'plan' ? `plan ${c.app.plan!.name}` : `app ${label(c.app.ref)}`
     const data = {current, maximum, scope}
     if (maximum === undefined) return pass(`${current} in use in the ${where}; the service reports no maximum`, data)
     const evidence = `${current} of ${maximum} in use in the ${where}`
@@ -217,7 +228,7 @@ export const configMetadata: CheckDefinition<HybridContext> = {
     const parsed = parseEndpointMetadata(c.relayHc!.userMetadata)
     if (!parsed.ok) {
       return fail(
-        [`the hybrid connection ${parsed.reason}`],
+        [`hybrid connection ${hcName(c)}: ${parsed.reason}`],
         `Set the endpoint: \`${c.names.endpointSet}\` (it writes [{"key":"endpoint","value":"HOST:PORT"}], the form App Service and the agents read).`,
         {problem: parsed.problem},
       )
@@ -345,7 +356,14 @@ export const keysMatch: CheckDefinition<HybridContext> = {
       }
       throw error
     }
-    const value = appKey?.sendKeyValue ?? ''
+    if (!appKey) {
+      const planName = c.app.plan?.name ?? parsePlanId(c.app.planId ?? '')?.plan ?? 'of the app'
+      return skip(
+        [`the app's key for rule ${keyName} could not be read: the plan's listKeys for ${hcName(c)} (plan ${planName}) answered 404 Not Found`, 'the app\'s key was not compared and the round trip cannot run'],
+        {keyName},
+      )
+    }
+    const value = appKey.sendKeyValue ?? ''
     if (!value) {
       return fail(
         [`the app's key for rule ${keyName} is empty (the portal can still show "Connected")`],
