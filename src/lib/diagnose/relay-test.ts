@@ -4,9 +4,10 @@ import {performance} from 'node:perf_hooks'
 import type {WebSocket} from 'ws'
 
 import type {CloudProfile} from '../azure/clouds.js'
+import {withDeadline} from '../deadline.js'
 import {redactText} from '../output/redact.js'
 import type {HybridConnectionCredentials} from '../relay/credentials.js'
-import {isRelayError} from '../relay/errors.js'
+import {isRelayError, RelayError} from '../relay/errors.js'
 import {transportFromCloud} from '../relay/transport.js'
 import {type LatencyStats, latencyStats, round2} from './stats.js'
 
@@ -93,7 +94,20 @@ export async function relayTest(o: RelayTestOptions): Promise<RelayTestResult> {
   })
   listener.on('warning', () => {})
   const t0 = performance.now()
-  await listener.start()
+  o.progress?.(`opening a listener on ${o.listen.host}/${o.listen.entity}`)
+  await withDeadline<void>(
+    {
+      timeoutMs: o.timeoutMs,
+      signal: o.signal,
+      timeoutError: () => new RelayError('RelayTimeout', `The test's listener on ${o.listen.entity} was not listening after ${o.timeoutMs} ms (--timeout).`),
+    },
+    (settle) => {
+      listener.start().then(() => settle(), (error: Error) => settle(error))
+      return (error) => {
+        if (error) void listener.stop()
+      }
+    },
+  )
   const readyMs = round2(performance.now() - t0)
   o.progress?.(`listening on ${o.listen.host}/${o.listen.entity} after ${readyMs} ms`)
 
@@ -107,7 +121,10 @@ export async function relayTest(o: RelayTestOptions): Promise<RelayTestResult> {
   let received = 0
   let bulk: RelayTestResult['bulk']
   try {
-    while (!o.signal?.aborted && (attempted < o.connections || (!kept && attempted < o.connections + MAX_EXTRA_ATTEMPTS))) {
+    // --timeout bounds each connect; the retries for a first own connection share one more --timeout.
+    const extraUntil = performance.now() + o.connections * o.timeoutMs + o.timeoutMs
+    o.progress?.(`connecting ${o.connections} sender${o.connections === 1 ? '' : 's'} (each within ${o.timeoutMs} ms)`)
+    while (!o.signal?.aborted && (attempted < o.connections || (!kept && attempted < o.connections + MAX_EXTRA_ATTEMPTS && performance.now() < extraUntil))) {
       attempted++
       const tag = `${runId}-${attempted}`
       const started = performance.now()
