@@ -12,7 +12,7 @@ export function idSegments(id: string): Map<string, string> {
   // providers/Microsoft.X is a key/value pair too; after it, pairs continue.
   for (let i = 0; i + 1 < parts.length; i += 2) {
     const key = parts[i]!.toLowerCase()
-    if (!out.has(key)) out.set(key, decodeURIComponent(parts[i + 1]!))
+    if (!out.has(key)) out.set(key, safeDecode(parts[i + 1]!))
   }
   return out
 }
@@ -91,4 +91,13 @@ export function planIdPath(planId: string): string {
   const p = parsePlanId(planId)
   if (!p) throw new UsageError(`"${planId}" is not an App Service plan id.`, {code: 'InvalidResourceId'})
   return planPath(p.subscriptionId, p.resourceGroup, p.plan)
+}
+
+/** decodeURIComponent that keeps a malformed escape (`%`, `%zz`) as written instead of throwing. */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
 }

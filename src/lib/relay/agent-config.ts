@@ -121,7 +121,7 @@ async function parseConfigFile(path: string, options: LoadAgentConfigOptions): P
   const {parse} = await import('yaml')
   let doc: unknown
   try {
-    doc = parse(text)
+    doc = parse(text, {logLevel: 'error'})
   } catch (error) {
     throw bad(path, `it is not valid YAML (${(error as Error).message.split('\n')[0]})`)
   }
