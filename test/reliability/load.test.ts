@@ -113,13 +113,17 @@ describe('reliability: integrity under load and shutdown (forward → relay → 
     const {agent, forward, port} = await startPair()
     try {
       const started = Date.now()
-      const results = await Promise.all(Array.from({length: TUNNELS}, () => transfer(port, BYTES)))
+      const results = await Promise.all(
+        Array.from({length: TUNNELS}, () => transfer(port, BYTES).catch((error: Error) => ({sentSha: 'x', receivedSha: error.message, received: 0}))),
+      )
       const seconds = (Date.now() - started) / 1000
       const equal = results.filter((r) => r.sentSha === r.receivedSha && r.received === BYTES).length
       const lost = results.reduce((n, r) => n + Math.max(0, BYTES - r.received), 0)
       const rss = peakRssMiB(agent.child.pid!)
       count(`load: ${TUNNELS} tunnels × ${(BYTES / 1048576).toFixed(2)} MiB each way in ${seconds.toFixed(1)} s, ${equal}/${TUNNELS} SHA-256 equal, ${lost} bytes lost, agent peak RSS ${rss} MiB`)
-      assert.equal(equal, TUNNELS)
+      const failures = [...new Set(results.filter((r) => r.sentSha === 'x').map((r) => r.receivedSha))]
+      const errors = `${forward.stderr()}\n${agent.stderr()}`.split('\n').filter((l) => /WARN|ERROR/.test(l)).slice(0, 5)
+      assert.equal(equal, TUNNELS, `client errors: ${failures.join('; ')}\nlogs:\n${errors.join('\n')}`)
       assert.ok(rss < 1024, `agent peak RSS ${rss} MiB`)
     } finally {
       await forward.stop('SIGINT')
