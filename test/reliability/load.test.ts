@@ -16,6 +16,7 @@ const TUNNELS = scaled(200, 2)
 const BYTES = scaled(4 * 1024 * 1024, 64 * 1024)
 const DRAINING = scaled(50, 2)
 const CHUNK = 64 * 1024
+const TRANSFER_BOUND_MS = 150_000
 /** The dataplane helper is making tunnels half-close; until that lands on main the variant waits. */
 const HALF_CLOSE_READY = false
 
@@ -32,6 +33,12 @@ function transfer(port: number, bytes: number, options: {halfClose?: boolean} = 
     const got = createHash('sha256')
     let received = 0
     const socket = connect({host: '127.0.0.1', port, allowHalfOpen: true})
+    // Bounded: a tunnel that stalls fails with what it got, instead of hanging the tier.
+    const stalled = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`stalled after ${received} of ${bytes} bytes`))
+    }, TRANSFER_BOUND_MS)
+    socket.once('close', () => clearTimeout(stalled))
     const finish = () => {
       socket.destroy()
       resolve({sentSha: sent.digest('hex'), receivedSha: got.digest('hex'), received})
