@@ -2,7 +2,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import {type CloudProfile, resolveCloud} from '../lib/azure/clouds.js'
 import type {AzureContext} from '../lib/azure/context.js'
-import {ExitCode, HcctlError, isHcctlError} from '../lib/errors.js'
+import {ExitCode, HcctlError, InterruptedError, isHcctlError, toExitCode, UsageError} from '../lib/errors.js'
 import {colorFor} from '../lib/output/color.js'
 import {type Logger, streamLogger} from '../lib/output/logger.js'
 import {applyQuery, validateQuery} from '../lib/output/query.js'
@@ -29,6 +29,11 @@ const PARSE_ERRORS = new Set([
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
+  /**
+   * The exit code when `run()` returns a result whose `ok` is false (a check or probe that ran
+   * and failed, exit 3). Commands declare it; the base command sets it.
+   */
+  static failedResultExitCode?: ExitCode
 
   static override baseFlags = {
     query: Flags.string({
@@ -61,9 +66,33 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
     validateQuery(this.flags.query)
-    this.signalHandler = () => this.abort.abort(new HcctlError('Interrupted.', ExitCode.Unexpected, {code: 'Interrupted'}))
+    validateBooleanEnv(this.ctor.flags ?? {}, (this.ctor as typeof BaseCommand).baseFlags)
+    this.signalHandler = (signal?: NodeJS.Signals) => {
+      this.signalName = signal ?? 'SIGINT'
+      this.abort.abort(new InterruptedError(`Interrupted by ${this.signalName}.`))
+    }
     process.once('SIGINT', this.signalHandler)
     process.once('SIGTERM', this.signalHandler)
+  }
+
+  private signalName?: NodeJS.Signals
+  private readonly doneNotes: string[] = []
+
+  /** Records what was done, for the one line an interrupt prints ("removed the scratch hybrid connection"). */
+  protected noteDone(what: string): void {
+    this.doneNotes.push(what)
+  }
+
+  /** Throws the interrupt when a signal arrived: call it before rendering a result a signal cut short. */
+  protected stopIfInterrupted(): void {
+    if (this.abort.signal.aborted) throw this.abort.signal.reason
+  }
+
+  public override async _run<R>(): Promise<R> {
+    const result = await super._run<R>()
+    const failed = (this.ctor as typeof BaseCommand).failedResultExitCode
+    if (failed !== undefined && result && typeof result === 'object' && (result as {ok?: unknown}).ok === false) setExitCode(failed)
+    return result
   }
 
   public override jsonEnabled(): boolean {
@@ -79,7 +108,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } catch (error) {
       // A query that compiles can still fail on this data (e.g. a function on the wrong type).
       const e = normalizeError(error)
-      process.exitCode = e.exitCode
+      setExitCode(e.exitCode)
       return {error: {name: e.name, code: e.code, message: e.message, suggestions: e.suggestions, exitCode: e.exitCode}}
     }
   }
@@ -98,6 +127,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return streamLogger({verbose: Boolean(this.flags?.verbose || this.flags?.debug)})
   }
 
+  private waitTimer?: NodeJS.Timeout
+
+  /**
+   * Progress for the library: each step is a --verbose line, and a step that is still the
+   * current one after 3 s is said on stderr ("waiting: …"), so no wait is silent.
+   */
+  protected progress(): (message: string) => void {
+    const logger = this.logger()
+    return (message) => {
+      logger.verbose(message)
+      clearTimeout(this.waitTimer)
+      this.waitTimer = setTimeout(() => process.stderr.write(`waiting: ${redactText(message)}…\n`), 3000)
+      this.waitTimer.unref()
+    }
+  }
+
   /** Colours for stdout (NO_COLOR / FORCE_COLOR / TTY aware). */
   protected get color() {
     return colorFor(process.stdout)
@@ -114,7 +159,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * --cloud/--subscription/--access-token; commands that talk to Azure spread `azureFlags`.
    * Imported lazily so that --help and commands without Azure stay light.
    */
-  protected async azure(flags?: {cloud?: string; subscription?: string; 'access-token'?: string}): Promise<AzureContext> {
+  protected async azure(flags?: {cloud?: string; subscription?: string; 'access-token'?: string}, options: {unabortable?: boolean} = {}): Promise<AzureContext> {
     const f = flags ?? (this.flags as {cloud?: string; subscription?: string; 'access-token'?: string})
     const {createAzureContext} = await import('../lib/azure/context.js')
     const context = createAzureContext({
@@ -122,7 +167,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       subscription: f.subscription,
       accessToken: f['access-token'],
       logger: this.logger(),
-      signal: this.abort.signal,
+      signal: options.unabortable ? undefined : this.abort.signal,
       userAgent: `hcctl/${this.config.version}`,
     })
     this.azureContexts.push(context)
@@ -130,29 +175,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
-    const normalized = normalizeError(error)
+    // A signal wins over whatever it caused (an aborted request, a failed step): it is an interrupt.
+    const normalized = this.abort.signal.aborted && this.signalName ? this.interrupted() : normalizeError(error)
     const debug = this.flags?.debug ?? this.argv.includes('--debug')
-    if (this.jsonEnabled()) {
-      this.logJson({
-        error: {
-          name: normalized.name,
-          code: normalized.code,
-          message: redactText(normalized.message),
-          suggestions: normalized.suggestions.map(redactText),
-          exitCode: normalized.exitCode,
-          ...(normalized.data ? {data: normalized.data} : {}),
-        },
-      })
-    } else {
-      const red = colorFor(process.stderr)
-      process.stderr.write(`${red.red('Error:')} ${redactText(normalized.message)}\n`)
-      for (const s of normalized.suggestions) process.stderr.write(`  ${red.dim('→')} ${redactText(s)}\n`)
-    }
-    if (debug && error.stack) process.stderr.write(redactText(error.stack) + '\n')
+    renderError(normalized, {json: this.jsonEnabled(), debug, stack: error.stack, logJson: (j) => this.logJson(j)})
     this.exit(normalized.exitCode)
   }
 
+  private interrupted(): InterruptedError {
+    const done = this.doneNotes.length ? ` Done before it stopped: ${this.doneNotes.join('; ')}.` : ''
+    return new InterruptedError(`Interrupted by ${this.signalName}.${done}`)
+  }
+
   protected override async finally(error: Error | undefined): Promise<void> {
+    clearTimeout(this.waitTimer)
     for (const context of this.azureContexts.splice(0)) context.close()
     if (this.signalHandler) {
       process.removeListener('SIGINT', this.signalHandler)
@@ -162,9 +198,65 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 }
 
+/** The one place that sets the process's exit code (besides `exit` in `catch`). */
+function setExitCode(code: ExitCode): void {
+  process.exitCode = code
+}
+
+/**
+ * Prints an error as the contract says: `--json` → `{error: {name, code, message, suggestions,
+ * exitCode}}` on stdout; else one red line and the suggestions on stderr; the stack only with
+ * --debug. Everything is redacted. Used by the base command and the not-found hook.
+ */
+export function renderError(normalized: HcctlError, options: {json: boolean; debug?: boolean; stack?: string; logJson?: (json: unknown) => void}): void {
+  if (options.json) {
+    const json = {
+      error: {
+        name: normalized.name,
+        code: normalized.code,
+        message: redactText(normalized.message),
+        suggestions: normalized.suggestions.map(redactText),
+        exitCode: normalized.exitCode,
+        ...(normalized.data ? {data: normalized.data} : {}),
+      },
+    }
+    if (options.logJson) options.logJson(json)
+    else process.stdout.write(JSON.stringify(json) + '\n')
+  } else {
+    const red = colorFor(process.stderr)
+    process.stderr.write(`${red.red('Error:')} ${redactText(normalized.message)}\n`)
+    for (const s of normalized.suggestions) process.stderr.write(`  ${red.dim('→')} ${redactText(s)}\n`)
+  }
+  if (options.debug && options.stack) process.stderr.write(redactText(options.stack) + '\n')
+}
+
+/**
+ * Boolean flags read from the environment (HCCTL_VERBOSE=…): oclif takes anything it does not
+ * know as false; a value that is neither true nor false is a usage error naming the variable.
+ */
+function validateBooleanEnv(...flagSets: Array<Record<string, {type?: string; env?: string}>>): void {
+  for (const flags of flagSets) {
+    for (const [name, flag] of Object.entries(flags)) {
+      if (flag.type !== 'boolean' || !flag.env) continue
+      const value = process.env[flag.env]
+      if (value === undefined || value === '') continue
+      if (!/^(true|false|1|0|yes|no|on|off)$/i.test(value.trim())) {
+        throw new UsageError(`${flag.env} "${value.slice(0, 30)}" is not true or false (it sets --${name}).`, {
+          code: 'InvalidEnvironment',
+          suggestions: [`Set ${flag.env}=true or ${flag.env}=false, or unset it.`],
+        })
+      }
+    }
+  }
+}
+
 /** Turns whatever was thrown into an HcctlError with the right exit code. */
 export function normalizeError(error: unknown): HcctlError {
-  if (isHcctlError(error)) return error
+  if (isHcctlError(error)) {
+    // A typed flag's parser threw it; oclif wrapped its message ("Parsing --x \n\t… See more help").
+    if (/^Parsing --/.test(error.message)) error.message = error.message.split('\n\t')[1]?.split('\n')[0]?.trim() ?? error.message
+    return error
+  }
   const e = error as Error & {oclif?: {exit?: number}; code?: string}
   if (e && (PARSE_ERRORS.has(e.name) || e.oclif?.exit === 2)) {
     return new HcctlError(firstLine(e.message), ExitCode.Usage, {
@@ -173,7 +265,7 @@ export function normalizeError(error: unknown): HcctlError {
     })
   }
   if (e?.oclif?.exit !== undefined && e.oclif.exit !== 1) {
-    return new HcctlError(firstLine(e.message), e.oclif.exit as ExitCode, {code: e.code ?? 'Error'})
+    return new HcctlError(firstLine(e.message), toExitCode(e.oclif.exit), {code: e.code ?? 'Error'})
   }
   return new HcctlError(`Unexpected error: ${e?.message ?? String(error)}`, ExitCode.Unexpected, {
     code: 'Unexpected',
@@ -183,6 +275,8 @@ export function normalizeError(error: unknown): HcctlError {
 }
 
 function firstLine(message: string): string {
+  const parsing = /^Parsing (--[\w-]+)\s*\n\t([^\n]*)/.exec(message)
+  if (parsing) return `${parsing[1]}: ${parsing[2]!.trim()}`
   // oclif appends "See more help with --help"; keep the message itself.
   return message.split('\n').filter((l) => l.trim() && !/^See more help/.test(l)).join(' ').trim()
 }

@@ -21,14 +21,18 @@ export const strictFlag = Flags.boolean({description: 'Treat an IP address or lo
 
 /** A base for commands that provision: builds the use-case context from the Azure context. */
 export abstract class ProvisioningCommand<T extends typeof Command> extends BaseCommand<T> {
-  protected async hybrid(options: {dryRun?: boolean} = {}): Promise<HybridContext> {
-    const azure = await this.azure()
+  /**
+   * `cleanup: true` gives a context whose calls do not stop on Ctrl+C: for removing what the
+   * command made (a scratch resource) after an interrupt.
+   */
+  protected async hybrid(options: {dryRun?: boolean; cleanup?: boolean} = {}): Promise<HybridContext> {
+    const azure = await this.azure(undefined, options.cleanup ? {unabortable: true} : undefined)
     const logger = this.logger()
     let port: Promise<RelayPort> | undefined
     const relayPort = () =>
       (port ??= (async () => {
         const {relayPortFromSdk} = await import('../lib/hybrid/relay-port.js')
-        return relayPortFromSdk(await azure.relayApi(), this.abort.signal)
+        return relayPortFromSdk(await azure.relayApi(), options.cleanup ? undefined : this.abort.signal)
       })())
     const relay = new Proxy({} as RelayPort, {
       get: (_t, name: string) => async (...args: unknown[]) => {
@@ -53,8 +57,10 @@ export abstract class ProvisioningCommand<T extends typeof Command> extends Base
     if (!process.stdin.isTTY || !process.stderr.isTTY) return false
     const {createInterface} = await import('node:readline/promises')
     const rl = createInterface({input: process.stdin, output: process.stderr})
+    // On a terminal readline takes Ctrl+C itself: it is the same interrupt as a SIGINT.
+    rl.on('SIGINT', () => process.emit('SIGINT', 'SIGINT'))
     try {
-      const answer = await rl.question(`${question} [y/N] `)
+      const answer = await rl.question(`${question} [y/N] `, {signal: this.abort.signal})
       return /^y(es)?$/i.test(answer.trim())
     } finally {
       rl.close()

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {azureFlags, resourceGroupFlag} from '../cli/flags.js'
+import {azureFlags, durationFlag, listenAddressFlag, resourceGroupFlag, TOKEN_TTL_MAX_MS} from '../cli/flags.js'
 import type {AgentSummary} from '../lib/relay/agent.js'
 
 export type AgentResult = AgentSummary
@@ -30,17 +30,17 @@ One log line per connection goes to stderr (text, or JSON with --log-format json
     namespace: Flags.string({description: 'Relay namespace of the named hybrid connection (ARM path).'}),
     'connection-string': Flags.string({description: 'Listen connection string of a hybrid connection (with EntityPath). Repeatable.', multiple: true}),
     config: Flags.string({description: 'agent.yaml with hybridConnections, health, logFormat, drainTimeout, connectTimeout, idleTimeout, tokenTtl.', env: 'HCCTL_AGENT_CONFIG'}),
-    health: Flags.string({description: 'Serve /healthz and /metrics on [address:]port (address defaults to 127.0.0.1).', env: 'HCCTL_AGENT_HEALTH'}),
+    health: listenAddressFlag({description: 'Serve /healthz and /metrics on [address:]port (address defaults to 127.0.0.1).', env: 'HCCTL_AGENT_HEALTH'}),
     'log-format': Flags.string({description: 'Log line format on stderr.', options: ['text', 'json'], env: 'HCCTL_LOG_FORMAT'}),
-    'drain-timeout': Flags.string({description: 'On SIGINT/SIGTERM, let open tunnels finish for this long (seconds, or 500ms, 2m). Default 30.'}),
-    'connect-timeout': Flags.string({description: 'TCP connect timeout to the endpoint (seconds). Default 10.'}),
-    'idle-timeout': Flags.string({description: 'Close tunnels with no traffic for this long (seconds; 0 = never). Default 0.'}),
-    'endpoint-refresh': Flags.string({description: 'Read each hybrid connection\'s endpoint metadata again this often, and on every reconnect, so `hcctl endpoint set` reaches a running agent (seconds, or 2m; 0 = never). Default 60.', env: 'HCCTL_AGENT_ENDPOINT_REFRESH'}),
-    'token-ttl': Flags.string({description: 'Lifetime of the SAS tokens the agent signs (seconds); renewed at half-life. Default 3600.', env: 'HCCTL_RELAY_TOKEN_TTL'}),
+    'drain-timeout': durationFlag({description: 'On SIGINT/SIGTERM, let open tunnels finish for this long (seconds, or 500ms, 2m). Default 30.', minMs: 0}),
+    'connect-timeout': durationFlag({description: 'TCP connect timeout to the endpoint (seconds). Default 10.', minMs: 100}),
+    'idle-timeout': durationFlag({description: 'Close tunnels with no traffic for this long (seconds; 0 = never). Default 0.', minMs: 0}),
+    'endpoint-refresh': durationFlag({description: 'Read each hybrid connection\'s endpoint metadata again this often, and on every reconnect, so `hcctl endpoint set` reaches a running agent (seconds, or 2m; 0 = never). Default 60.', env: 'HCCTL_AGENT_ENDPOINT_REFRESH', minMs: 0}),
+    'token-ttl': durationFlag({description: 'Lifetime of the SAS tokens the agent signs (seconds); renewed at half-life. Default 3600.', env: 'HCCTL_RELAY_TOKEN_TTL', minMs: 2000, maxMs: TOKEN_TTL_MAX_MS}),
   }
 
   async run(): Promise<AgentResult> {
-    const {startAgentCommand} = await import('../lib/relay/agent-command.js')
+    const {startAgentCommand} = await import('../cli/agent-command.js')
     const {armResolvers} = await import('../lib/relay/arm-lookup.js')
     const f = this.flags
     return startAgentCommand({
@@ -48,18 +48,17 @@ One log line per connection goes to stderr (text, or JSON with --log-format json
       namespace: f.namespace,
       resourceGroup: f['resource-group'],
       subscription: f.subscription,
-      accessToken: f['access-token'],
       cloud: this.cloud(f.cloud),
       connectionStrings: f['connection-string'],
       envConnectionStrings: process.env.HCCTL_AGENT_CONNECTION_STRINGS,
       configFile: f.config,
       health: f.health,
       logFormat: f['log-format'] as 'text' | 'json' | undefined,
-      drainTimeout: f['drain-timeout'],
-      connectTimeout: f['connect-timeout'],
-      idleTimeout: f['idle-timeout'],
-      tokenTtl: f['token-ttl'],
-      endpointRefresh: f['endpoint-refresh'],
+      drainTimeoutMs: f['drain-timeout'],
+      connectTimeoutMs: f['connect-timeout'],
+      idleTimeoutMs: f['idle-timeout'],
+      tokenTtlMs: f['token-ttl'],
+      endpointRefreshMs: f['endpoint-refresh'],
       signal: this.abort.signal,
       writeLog: (line) => process.stderr.write(line + '\n'),
       resolveArm: armResolvers(() => this.azure(), this.abort.signal).listener,

@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 
 import {ProvisioningCommand} from '../cli/provisioning.js'
-import {azureFlags} from '../cli/flags.js'
+import {azureFlags, durationFlag} from '../cli/flags.js'
 import type {CheckRunResult} from '../lib/diagnose/check/index.js'
-import {parseDuration} from '../lib/diagnose/duration.js'
 import {ExitCode, UsageError} from '../lib/errors.js'
 
 export default class Check extends ProvisioningCommand<typeof Check> {
+  static override failedResultExitCode = ExitCode.CheckFailed
   static override summary = 'Check every hop of a hybrid connection and say how to fix the broken one.'
   static override description =
     'For an app (all its hybrid connections) or one hybrid connection: the app and its plan, the configuration on both sides (metadata, drift, DNS-name endpoint), the app\'s key, the agents, the network from this machine to the relay (DNS, TCP 443, TLS, WebSocket directly and through HTTPS_PROXY, clock), and a round trip as the app. A failed layer skips what depends on it. Exit 0 when nothing failed (warnings allowed unless --strict), 3 otherwise. Check ids are stable: `--json` gives the full list for CI gates.'
@@ -29,7 +29,7 @@ export default class Check extends ProvisioningCommand<typeof Check> {
     expect: Flags.string({description: '...and expect an answer matching this regular expression.', dependsOn: ['send']}),
     probe: Flags.string({description: 'Probe the endpoint through the tunnel: http sends a HEAD request.', options: ['http'], exclusive: ['send']}),
     attempts: Flags.integer({description: 'Round trips to make (default 2 × the number of agents, to reach each one).', min: 1, max: 100}),
-    timeout: Flags.string({description: 'Timeout of each network operation.', default: '10s'}),
+    timeout: durationFlag({description: 'Timeout of each network operation.', default: 10_000, defaultHelp: async () => '10s', minMs: 1}),
   }
 
   async run(): Promise<CheckRunResult> {
@@ -61,16 +61,16 @@ export default class Check extends ProvisioningCommand<typeof Check> {
       hybridConnection: hc ? {namespace: f.namespace!, name: hc, resourceGroup: f.app ? f['relay-resource-group'] : f['resource-group']} : undefined,
       strict: f.strict,
       roundTrip: {attempts: f.attempts, send: f.send === undefined ? undefined : unescape(f.send), expect, probe: f.probe as 'http' | undefined},
-      timeoutMs: parseDuration(f.timeout, 'timeout'),
+      timeoutMs: f.timeout,
       now: offset ? () => Date.now() + offset : undefined,
       signal: this.abort.signal,
       onResult: (r) => logger.verbose(`${r.status} ${r.id}${r.target ? ` (${r.target})` : ''}: ${r.evidence[0] ?? ''}`),
     })
+    this.stopIfInterrupted()
     if (!this.jsonEnabled()) {
       const {renderReport} = await import('../lib/diagnose/check/render.js')
       this.log(renderReport(result, this.color))
     }
-    if (!result.ok) process.exitCode = ExitCode.CheckFailed
     return result
   }
 }

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {azureFlags, resourceGroupFlag} from '../cli/flags.js'
+import {azureFlags, durationFlag, listenAddressFlag, resourceGroupFlag, TOKEN_TTL_MAX_MS} from '../cli/flags.js'
 import type {ForwardSummary} from '../lib/relay/forward.js'
 
 export type ForwardResult = ForwardSummary
@@ -30,15 +30,15 @@ export default class Forward extends BaseCommand<typeof Forward> {
     hc: Flags.string({description: 'Hybrid connection name, with --app.'}),
     slot: Flags.string({description: 'Deployment slot of --app.'}),
     'connection-string': Flags.string({description: 'Send connection string of the hybrid connection (with EntityPath).', env: 'HCCTL_FORWARD_CONNECTION_STRING'}),
-    local: Flags.string({description: 'Local [address:]port to listen on (default 127.0.0.1 and the endpoint\'s port).'}),
+    local: listenAddressFlag({description: 'Local [address:]port to listen on (default 127.0.0.1 and the endpoint\'s port).'}),
     'log-format': Flags.string({description: 'Log line format on stderr.', options: ['text', 'json'], env: 'HCCTL_LOG_FORMAT'}),
-    'connect-timeout': Flags.string({description: 'How long a connection may wait for the relay and the agent (seconds). Default 30.'}),
-    'idle-timeout': Flags.string({description: 'Close connections with no traffic for this long (seconds; 0 = never).'}),
-    'token-ttl': Flags.string({description: 'Lifetime of the SAS tokens signed per connection (seconds). Default 3600.', env: 'HCCTL_RELAY_TOKEN_TTL'}),
+    'connect-timeout': durationFlag({description: 'How long a connection may wait for the relay and the agent (seconds). Default 30.', minMs: 100}),
+    'idle-timeout': durationFlag({description: 'Close connections with no traffic for this long (seconds; 0 = never).', minMs: 0}),
+    'token-ttl': durationFlag({description: 'Lifetime of the SAS tokens signed per connection (seconds). Default 3600.', env: 'HCCTL_RELAY_TOKEN_TTL', minMs: 2000, maxMs: TOKEN_TTL_MAX_MS}),
   }
 
   async run(): Promise<ForwardResult> {
-    const {startForwardCommand} = await import('../lib/relay/forward-command.js')
+    const {startForwardCommand} = await import('../cli/forward-command.js')
     const {armResolvers} = await import('../lib/relay/arm-lookup.js')
     const f = this.flags
     return startForwardCommand({
@@ -51,12 +51,11 @@ export default class Forward extends BaseCommand<typeof Forward> {
       hc: f.hc,
       slot: f.slot,
       subscription: f.subscription,
-      accessToken: f['access-token'],
       local: f.local,
       logFormat: f['log-format'] as 'text' | 'json' | undefined,
-      connectTimeout: f['connect-timeout'],
-      idleTimeout: f['idle-timeout'],
-      tokenTtl: f['token-ttl'],
+      connectTimeoutMs: f['connect-timeout'],
+      idleTimeoutMs: f['idle-timeout'],
+      tokenTtlMs: f['token-ttl'],
       signal: this.abort.signal,
       writeLog: (line) => process.stderr.write(line + '\n'),
       resolveArm: armResolvers(() => this.azure(), this.abort.signal),

@@ -1,13 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {azureFlags} from '../cli/flags.js'
-import {parseDuration} from '../lib/diagnose/duration.js'
+import {azureFlags, durationFlag} from '../cli/flags.js'
 import {formatAttempt, formatDns, formatSummary} from '../lib/diagnose/tcpping-render.js'
 import {parseHostPort, tcpPing, type TcpPingResult} from '../lib/diagnose/tcpping.js'
 import {ExitCode, UsageError} from '../lib/errors.js'
 
 export default class TcpPing extends BaseCommand<typeof TcpPing> {
+  static override failedResultExitCode = ExitCode.CheckFailed
   static override summary = 'Measure TCP connects to host:port, from here or from inside an App Service app.'
   static override description =
     'Resolves the name once (timed, every address shown), then makes one TCP connection per attempt to the first address and reports each result (connected in N ms, refused, timed out, unreachable, no such host) and a PsPing-like summary (p50/p95 from 10 attempts). Exit 0 when every attempt connected (or at least --min-success), 3 otherwise. With --app it runs `tcpping` inside the app through the Kudu command API; when host:port is one of the app\'s hybrid connections the result is labelled as having gone through it.'
@@ -22,10 +22,10 @@ export default class TcpPing extends BaseCommand<typeof TcpPing> {
   }
 
   static override flags = {
-    count: Flags.integer({char: 'n', description: 'Number of attempts.', default: 4, min: 1, exclusive: ['continuous']}),
+    count: Flags.integer({char: 'n', description: 'Number of attempts (at most 100000; -t for more).', default: 4, min: 1, max: 100_000, exclusive: ['continuous']}),
     continuous: Flags.boolean({char: 't', description: 'Repeat until Ctrl+C, then print the summary.'}),
-    interval: Flags.string({description: 'Pause between attempts (e.g. 1s, 200ms).', default: '1s'}),
-    timeout: Flags.string({description: 'How long one connect may take.', default: '2s'}),
+    interval: durationFlag({description: 'Pause between attempts (e.g. 1s, 200ms).', default: 1000, defaultHelp: async () => '1s', minMs: 0}),
+    timeout: durationFlag({description: 'How long one connect may take.', default: 2000, defaultHelp: async () => '2s', minMs: 1}),
     ipv4: Flags.boolean({char: '4' as 'a', description: 'Use IPv4 only.', exclusive: ['ipv6']}),
     ipv6: Flags.boolean({char: '6' as 'a', description: 'Use IPv6 only.', exclusive: ['ipv4']}),
     'min-success': Flags.integer({description: 'Succeed (exit 0) when at least this many attempts connected.', min: 1}),
@@ -38,12 +38,18 @@ export default class TcpPing extends BaseCommand<typeof TcpPing> {
   async run(): Promise<TcpPingResult> {
     const {host, port} = parseHostPort(this.args.target)
     const flags = this.flags
+    if (flags['min-success'] !== undefined && !flags.continuous && flags['min-success'] > flags.count) {
+      throw new UsageError(`--min-success ${flags['min-success']} is more than the ${flags.count} attempts (--count).`, {
+        code: 'MinSuccessOverCount',
+        suggestions: [`Lower --min-success, or raise --count to at least ${flags['min-success']}.`],
+      })
+    }
     const common = {
       host,
       port,
       count: flags.continuous ? Number.POSITIVE_INFINITY : flags.count,
-      intervalMs: parseDuration(flags.interval, 'interval'),
-      timeoutMs: parseDuration(flags.timeout, 'timeout'),
+      intervalMs: flags.interval,
+      timeoutMs: flags.timeout,
       family: flags.ipv4 ? (4 as const) : flags.ipv6 ? (6 as const) : undefined,
       minSuccess: flags['min-success'],
       signal: this.abort.signal,
@@ -65,7 +71,6 @@ export default class TcpPing extends BaseCommand<typeof TcpPing> {
       })
     }
     if (human) this.log(formatSummary(result))
-    if (!result.ok) process.exitCode = ExitCode.CheckFailed
     return result
   }
 

@@ -11,6 +11,9 @@ import type {RelayFaults} from './contracts.js'
  *   relay.refuseRendezvous=STATUS   refuse every rendezvous with this HTTP status (0 = stop)
  *   relay.stallRendezvous=true|false   never answer senders' rendezvous
  *   relay.expireTokensEarly=S   treat relay tokens as expiring S seconds before their `se`
+ *   relay.failListen=N      answer the next N listener (control channel) upgrades with 503 (relay.failListenStatus=S for another 5xx)
+ *   relay.dropListenersEvery=D   drop every listener control channel every D (200ms, 2s) ...
+ *   relay.dropListenersFor=D     ... for D in all (default 20s); `relay.dropListenersEvery=0` stops it
  *
  * Counters count down as they fire; `reset` (alone) clears everything.
  */
@@ -26,6 +29,10 @@ export interface FaultSpec {
   arm: Partial<ArmFaults> & {statuses?: Array<{status: number; count: number}>}
   relay: RelayFaults
   dropListeners?: {namespace?: string; name?: string}
+  /** Listener upgrades to refuse, and with which status. */
+  failListen?: {count: number; status?: number}
+  /** Repeated drops of every control channel: every `everyMs` for `forMs` (everyMs 0 stops). */
+  dropListenersRepeat?: {everyMs?: number; forMs?: number}
   reset?: boolean
 }
 
@@ -89,12 +96,27 @@ export function parseFaultSpec(spec: string): FaultSpec {
         if (!/^(true|false|1|0)$/i.test(value)) throw new FaultSpecError(`${key}=${value}: expected true or false`)
         out.relay.stallRendezvous = /^(true|1)$/i.test(value)
         break
+      case 'relay.faillisten':
+        out.failListen = {...out.failListen, count: count(value, key)}
+        break
+      case 'relay.faillistenstatus': {
+        const status = count(value, key)
+        if (status < 500 || status > 599) throw new FaultSpecError(`${key}=${value}: expected a 5xx status`)
+        out.failListen = {count: out.failListen?.count ?? 0, status}
+        break
+      }
+      case 'relay.droplistenersevery':
+        out.dropListenersRepeat = {...out.dropListenersRepeat, everyMs: duration(value, key)}
+        break
+      case 'relay.droplistenersfor':
+        out.dropListenersRepeat = {...out.dropListenersRepeat, forMs: duration(value, key)}
+        break
       case 'relay.expiretokensearly':
         out.relay.expireTokensEarlySeconds = count(value, key)
         break
       default:
         throw new FaultSpecError(
-          `unknown fault "${key}"; known: arm.429, arm.5xx, arm.5NN, arm.retryAfter, arm.latency, relay.dropListeners, relay.refuseRendezvous, relay.stallRendezvous, relay.expireTokensEarly, reset`,
+          `unknown fault "${key}"; known: arm.429, arm.5xx, arm.5NN, arm.retryAfter, arm.latency, relay.dropListeners, relay.refuseRendezvous, relay.stallRendezvous, relay.expireTokensEarly, relay.failListen, relay.failListenStatus, relay.dropListenersEvery, relay.dropListenersFor, reset`,
         )
     }
   }
@@ -125,5 +147,58 @@ export class ArmFaultState implements ArmFaults {
 
   snapshot(): ArmFaults {
     return {queue: [...this.queue], retryAfterSeconds: this.retryAfterSeconds, latencyMs: this.latencyMs}
+  }
+}
+
+/**
+ * Faults at the relay's front door, before the broker sees an upgrade: refused listener
+ * upgrades (the first N listen attempts answer 5xx), and control channels dropped on a timer.
+ */
+export class RelayDoorFaults {
+  private failListen = 0
+  private failStatus = 503
+  private timer?: NodeJS.Timeout
+  private until = 0
+  /** How many listen upgrades were refused, and drops made, so far (tests print them). */
+  readonly counters = {refusedListens: 0, drops: 0}
+
+  constructor(private readonly drop: () => number) {}
+
+  apply(spec: FaultSpec): void {
+    if (spec.reset) {
+      this.failListen = 0
+      this.failStatus = 503
+      this.stopRepeating()
+    }
+    if (spec.failListen) {
+      this.failListen = spec.failListen.count
+      if (spec.failListen.status) this.failStatus = spec.failListen.status
+    }
+    const r = spec.dropListenersRepeat
+    if (r) {
+      this.stopRepeating()
+      if (r.everyMs) {
+        this.until = Date.now() + (r.forMs ?? 20_000)
+        this.timer = setInterval(() => {
+          if (Date.now() > this.until) return this.stopRepeating()
+          this.drop()
+          this.counters.drops++
+        }, r.everyMs)
+        this.timer.unref()
+      }
+    }
+  }
+
+  /** The status to refuse this upgrade with, if it is a listener's and one is due (counts down). */
+  refuseUpgrade(url: string | undefined): number | undefined {
+    if (this.failListen <= 0 || !/[?&]sb-hc-action=listen(&|$)/i.test(url ?? '')) return undefined
+    this.failListen--
+    this.counters.refusedListens++
+    return this.failStatus
+  }
+
+  stopRepeating(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
   }
 }

@@ -11,7 +11,7 @@ import type {ArmEnv} from './arm/context.js'
 import {ArmRouter} from './arm/router.js'
 import type {CreateRelayBroker, RelayBroker, RelayFaults} from './contracts.js'
 import {StateRelayDirectory} from './directory.js'
-import {ArmFaultState, type FaultSpec, parseFaultSpec} from './faults.js'
+import {ArmFaultState, type FaultSpec, parseFaultSpec, RelayDoorFaults} from './faults.js'
 import {HttpError, readBody, sendJson} from './http.js'
 import {createRelayBroker} from './relay/broker.js'
 import {AppSandbox, type RelayDialer} from './sandbox.js'
@@ -83,6 +83,8 @@ export interface Emulator {
   broker: RelayBroker
   /** Applies a fault spec (string) or a parsed one. */
   setFaults(spec: string | FaultSpec): void
+  /** What the relay's front-door faults did so far (refused listen upgrades, timed drops). */
+  faultCounters(): {refusedListens: number; drops: number}
   setPageSize(size: number): void
   stop(): Promise<void>
 }
@@ -171,9 +173,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let relayFaults: RelayFaults = {}
   const router = new ArmRouter({env, tokens, faults: armFaults, log})
 
+  const doorFaults = new RelayDoorFaults(() => broker.dropListeners())
   const setFaults = (input: string | FaultSpec) => {
     const spec = typeof input === 'string' ? parseFaultSpec(input) : input
     armFaults.apply(spec)
+    doorFaults.apply(spec)
     const next: RelayFaults = spec.reset ? {} : {...relayFaults}
     for (const [k, v] of Object.entries(spec.relay)) {
       if (v === undefined) delete (next as Record<string, unknown>)[k]
@@ -250,6 +254,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     })()
   })
   server.on('upgrade', (req, socket, head) => {
+    const refused = broker.isRelayRequest(req) ? doorFaults.refuseUpgrade(req.url) : undefined
+    if (refused) {
+      socket.on('error', () => {})
+      log(`faults: refused a listener upgrade with ${refused}`)
+      return void socket.end(`HTTP/1.1 ${refused} Service Unavailable (fault injection)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    }
     if (broker.isRelayRequest(req)) return broker.handleUpgrade(req, socket, head)
     socket.on('error', () => {})
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
@@ -288,6 +298,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let stopped: Promise<void> | undefined
   const stop = () => {
     stopped ??= (async () => {
+      doorFaults.stopRepeating()
       const closed = new Promise<void>((r) => server.close(() => r()))
       server.closeAllConnections()
       await broker.close()
@@ -320,6 +331,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     tokens,
     broker,
     setFaults,
+    faultCounters: () => ({...doorFaults.counters}),
     setPageSize: (size: number) => {
       pageSize = size
     },

@@ -14,6 +14,8 @@ export const ExitCode = {
   NotFound: 4,
   Auth: 5,
   Conflict: 6,
+  /** Stopped by SIGINT/SIGTERM before it finished (128 + SIGINT, as shells report it). */
+  Interrupted: 130,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
@@ -99,6 +101,19 @@ export function isHcctlError(error: unknown): error is HcctlError {
       typeof (error as HcctlError).code === 'string' &&
       Array.isArray((error as HcctlError).suggestions))
   )
+}
+
+/** The exit code for a number from elsewhere (oclif, a child process): one of the table, else Unexpected. */
+export function toExitCode(n: number | undefined): ExitCode {
+  return (Object.values(ExitCode) as number[]).includes(n ?? -1) ? (n as ExitCode) : ExitCode.Unexpected
+}
+
+/** Stopped by the user (Ctrl+C) or the service manager (SIGTERM); says what was done. */
+export class InterruptedError extends HcctlError {
+  override name = 'InterruptedError'
+  constructor(message: string, options: HcctlErrorOptions = {}) {
+    super(message, ExitCode.Interrupted, {code: 'Interrupted', ...options})
+  }
 }
 
 /** Maps an HTTP status from ARM or the relay to our exit code. */

@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 
 import {ProvisioningCommand} from '../../cli/provisioning.js'
-import {azureFlags} from '../../cli/flags.js'
-import {parseDuration} from '../../lib/diagnose/duration.js'
+import {azureFlags, durationFlag} from '../../cli/flags.js'
 import type {RelayTestRun} from '../../lib/diagnose/relay-test-setup.js'
 import {ExitCode, UsageError} from '../../lib/errors.js'
 
 export default class RelayTest extends ProvisioningCommand<typeof RelayTest> {
+  static override failedResultExitCode = ExitCode.CheckFailed
   static override summary = 'Measure the relay path from this machine: connect time, round trips, loss and throughput.'
   static override description =
     'hcctl opens a listener and a sender of its own on the hybrid connection, independently of any agent: it times the connects, echoes --count messages of --size bytes (round trip min/avg/p50/p99/max, loss), then echoes a bulk transfer (throughput, checked with SHA-256). Its connections carry a connect header, so those the relay hands to an agent already listening are left out of the numbers (with a warning); --scratch runs on a temporary hybrid connection that it creates and deletes. Exit 0 when nothing was lost, 3 otherwise.'
@@ -27,7 +27,7 @@ export default class RelayTest extends ProvisioningCommand<typeof RelayTest> {
     size: Flags.integer({description: 'Bytes per message.', default: 1024, min: 4, max: 1_048_576}),
     bulk: Flags.integer({description: 'Bytes of the bulk transfer (0 to skip).', default: 4 * 1_048_576, min: 0, max: 1_073_741_824}),
     connections: Flags.integer({description: 'Sender connections to open (each connect is timed).', default: 3, min: 1, max: 100}),
-    timeout: Flags.string({description: 'Timeout of each connect and each echo.', default: '10s'}),
+    timeout: durationFlag({description: 'Timeout of each connect (with its retries) and each echo.', default: 10_000, defaultHelp: async () => '10s', minMs: 1}),
   }
 
   async run(): Promise<RelayTestRun> {
@@ -40,24 +40,26 @@ export default class RelayTest extends ProvisioningCommand<typeof RelayTest> {
     const logger = this.logger()
     const {runRelayTest} = await import('../../lib/diagnose/relay-test-setup.js')
     const ctx = cs?.length ? undefined : await this.hybrid()
+    const cleanup = f.scratch ? await this.hybrid({cleanup: true}) : undefined
     const result = await runRelayTest({
       cloud: this.cloud(f.cloud),
       connectionStrings: cs,
-      arm: ctx ? {relay: ctx.relay, resourceGroup: f['resource-group']!, namespace: f.namespace!, name: this.args.hybridConnection, scratch: f.scratch} : undefined,
+      arm: ctx ? {relay: ctx.relay, resourceGroup: f['resource-group']!, namespace: f.namespace!, name: this.args.hybridConnection, scratch: f.scratch, cleanupRelay: cleanup?.relay} : undefined,
+      onCleanedUp: (what) => this.noteDone(what),
       count: f.count,
       size: f.size,
       bulkBytes: f.bulk,
       connections: f.connections,
-      timeoutMs: parseDuration(f.timeout, 'timeout'),
+      timeoutMs: f.timeout,
       signal: this.abort.signal,
-      progress: (m) => logger.verbose(m),
+      progress: this.progress(),
     })
     for (const w of result.warnings) logger.warn(w)
+    this.stopIfInterrupted()
     if (!this.jsonEnabled()) {
       const {renderRelayTest} = await import('../../lib/diagnose/relay-test-render.js')
       this.log(renderRelayTest(result))
     }
-    if (!result.ok) process.exitCode = ExitCode.CheckFailed
     return result
   }
 }

@@ -3,12 +3,13 @@ import {readFileSync} from 'node:fs'
 
 import type * as IdentityModule from '@azure/identity'
 
-import {AuthError, UsageError} from '../errors.js'
+import {AuthError, ExitCode, HcctlError, UsageError} from '../errors.js'
 import {type Logger, silentLogger} from '../output/logger.js'
 import {redactText} from '../output/redact.js'
 import type {CloudProfile} from './clouds.js'
 import {azureProfilePath} from './subscription.js'
 import {TokenCache, type TokenCacheKey, cachedCredential, tokenCacheEnabled, tokenCachePath} from './token-cache.js'
+import {proxyForHost} from './transport.js'
 
 /** The shape of @azure/identity's credentials (structural, so this module imports nothing heavy). */
 export interface AccessToken {
@@ -174,12 +175,55 @@ function lazyCredential(
         return token
       } catch (error) {
         if (getOptions?.abortSignal?.aborted) throw error
+        const unreachable = kind === 'profile-service-principal' ? networkFailure(cloud, error) : undefined
+        if (unreachable) throw unreachable
         const failure = authFailed(scopes, sources, error)
         for (const r of (failure.data?.reasons as string[] | undefined) ?? []) logger.verbose(`token: ${r}`)
         throw failure
       }
     },
   }
+}
+
+const NETWORK = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|socket hang up|endpoints_resolution_error|network_error|Failed to fetch|proxy/i
+
+/**
+ * A sign-in that failed because the token endpoint could not be reached (the emulator is
+ * stopped, a dead proxy) is a network failure (exit 1) naming the host, the cause and the
+ * proxy; not a sign-in failure with advice to run `az login`.
+ */
+export function networkFailure(cloud: CloudProfile, error: unknown): HcctlError | undefined {
+  const reasons = reasonsOf(error)
+  const causes = causeChain(error)
+  const hit = [...reasons, ...causes].find((r) => NETWORK.test(r))
+  if (!hit) return undefined
+  let host = cloud.authorityHost
+  try {
+    host = new URL(cloud.authorityHost).host
+  } catch {
+    // keep it as given
+  }
+  const proxy = proxyForHost(host.replace(/:\d+$/, ''), process.env)
+  const errno = /(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)/.exec(causes.join(' ') + ' ' + hit)?.[1]
+  const cause = errno ?? (/endpoints_resolution_error/.test(hit) ? 'no answer to the sign-in metadata request (endpoints_resolution_error)' : hit.slice(0, 200))
+  return new HcctlError(`Cannot reach the sign-in endpoint ${host}${proxy ? ` through the proxy ${redactText(proxy)}` : ''}: ${cause}.`, ExitCode.Unexpected, {
+    code: 'NetworkError',
+    cause: error,
+    data: {host, cause, ...(proxy ? {proxy: redactText(proxy)} : {})},
+    suggestions: [proxy ? 'Check that the proxy is running, or exclude the host with NO_PROXY.' : `Check that ${host} is up (for the emulator: \`hcctl emulator start\`) and reachable from here.`],
+  })
+}
+
+function causeChain(error: unknown): string[] {
+  const out: string[] = []
+  let e = error as {message?: unknown; code?: unknown; cause?: unknown; errors?: unknown[]} | undefined
+  for (let i = 0; e && i < 6; i++) {
+    if (typeof e.code === 'string') out.push(e.code)
+    if (typeof e.message === 'string') out.push(e.message)
+    for (const inner of Array.isArray(e.errors) ? e.errors : []) out.push(...causeChain(inner))
+    e = e.cause as typeof e
+  }
+  return out
 }
 
 /** AuthError (exit 5) naming the sources tried and the reason each gave. */

@@ -9,7 +9,17 @@ import {relayTest, type RelayTestOptions, type RelayTestResult} from './relay-te
 
 export interface RelayTestInput extends Omit<RelayTestOptions, 'listen' | 'send' | 'listenerCountBefore'> {
   /** ARM: the hybrid connection (or, with scratch, only the namespace). */
-  arm?: {relay: RelayPort; resourceGroup: string; namespace: string; name?: string; scratch?: boolean}
+  arm?: {
+    relay: RelayPort
+    resourceGroup: string
+    namespace: string
+    name?: string
+    scratch?: boolean
+    /** Removes the scratch hybrid connection; not bound to the run's signal, so it works after Ctrl+C (default `relay`). */
+    cleanupRelay?: RelayPort
+  }
+  /** Told what the run removed on its way out (for the interrupt's one line). */
+  onCleanedUp?: (what: string) => void
   /** Or one connection string with Listen and Send, or two (one Listen, one Send; any order). */
   connectionStrings?: string[]
 }
@@ -49,6 +59,12 @@ export async function runRelayTest(input: RelayTestInput): Promise<RelayTestRun>
 
 async function scratch(input: RelayTestInput, a: NonNullable<RelayTestInput['arm']>): Promise<RelayTestRun> {
   const name = `hcctl-test-${randomBytes(4).toString('hex')}`
+  if (!(await a.relay.getNamespace(a.resourceGroup, a.namespace))) {
+    throw new NotFoundError(`No relay namespace ${a.namespace} in resource group ${a.resourceGroup}.`, {
+      code: 'NamespaceNotFound',
+      suggestions: ['Check the names; `hcctl create ... --create-namespace` creates one.'],
+    })
+  }
   input.progress?.(`creating the temporary hybrid connection ${a.namespace}/${name}`)
   await a.relay.putHybridConnection(a.resourceGroup, a.namespace, name, {requiresClientAuthorization: true})
   let deleted = false
@@ -61,7 +77,14 @@ async function scratch(input: RelayTestInput, a: NonNullable<RelayTestInput['arm
     deleted = true
     return {...result, scratch: {name, deleted}}
   } finally {
-    if (!deleted) await a.relay.deleteHybridConnection(a.resourceGroup, a.namespace, name).catch(() => {})
+    if (!deleted) {
+      // Every way out (a failure, Ctrl+C) removes it, with a port the interrupt did not abort.
+      const port = a.cleanupRelay ?? a.relay
+      await port.deleteHybridConnection(a.resourceGroup, a.namespace, name).then(
+        () => input.onCleanedUp?.(`removed the temporary hybrid connection ${a.namespace}/${name}`),
+        (error: unknown) => input.onCleanedUp?.(`could not remove the temporary hybrid connection ${a.namespace}/${name} (${(error as Error).message}); delete it with \`hcctl arm delete\``),
+      )
+    }
   }
 }
 

@@ -5,7 +5,8 @@ import {performance} from 'node:perf_hooks'
 import type {CloudProfile} from '../azure/clouds.js'
 import {redactText} from '../output/redact.js'
 import type {HybridConnectionCredentials} from '../relay/credentials.js'
-import {isRelayError} from '../relay/errors.js'
+import {withDeadline} from '../deadline.js'
+import {isRelayError, RelayError} from '../relay/errors.js'
 import type {AcceptRequest, RelayListener} from '../relay/listener.js'
 import type {RelayStream} from '../relay/stream.js'
 import {type RelayTransport, transportFromCloud} from '../relay/transport.js'
@@ -69,7 +70,20 @@ export async function relayTest(o: RelayTestOptions): Promise<RelayTestResult> {
   }
   const echo = await startEchoListener(o, transport, runId)
   const t0 = performance.now()
-  await echo.listener.start()
+  o.progress?.(`opening a listener on ${o.listen.host}/${o.listen.entity}`)
+  await withDeadline<void>(
+    {
+      timeoutMs: o.timeoutMs,
+      signal: o.signal,
+      timeoutError: () => new RelayError('RelayTimeout', `The test's listener on ${o.listen.entity} was not listening after ${o.timeoutMs} ms (--timeout).`),
+    },
+    (settle) => {
+      echo.listener.start().then(() => settle(), (error: Error) => settle(error))
+      return (error) => {
+        if (error) void echo.listener.stop()
+      }
+    },
+  )
   const readyMs = round2(performance.now() - t0)
   o.progress?.(`listening on ${o.listen.host}/${o.listen.entity} after ${readyMs} ms`)
 
@@ -150,7 +164,10 @@ interface Connections {
 async function openConnections(o: RelayTestOptions, transport: RelayTransport, runId: string, ownTags: Set<string>): Promise<Connections> {
   const [{openSenderRaw}, {relayStream}] = await Promise.all([import('../relay/sender.js'), import('../relay/stream.js')])
   const out: Connections = {connectTimes: [], errors: new Map(), attempted: 0, foreign: 0, failed: 0}
-  while (!o.signal?.aborted && (out.attempted < o.connections || (!out.kept && out.attempted < o.connections + MAX_EXTRA_ATTEMPTS))) {
+  // --timeout bounds each connect; the retries for a first own connection share one more --timeout.
+  const extraUntil = performance.now() + o.connections * o.timeoutMs + o.timeoutMs
+  o.progress?.(`connecting ${o.connections} sender${o.connections === 1 ? '' : 's'} (each within ${o.timeoutMs} ms)`)
+  while (!o.signal?.aborted && (out.attempted < o.connections || (!out.kept && out.attempted < o.connections + MAX_EXTRA_ATTEMPTS && performance.now() < extraUntil))) {
     out.attempted++
     const tag = `${runId}-${out.attempted}`
     const started = performance.now()

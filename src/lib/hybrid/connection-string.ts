@@ -19,5 +19,9 @@ export async function connectionString(ctx: HybridContext, input: ConnectionStri
   validateResourceGroupName(input.resourceGroup)
   const rule = validateRuleName(input.rule ?? DEFAULT_LISTENER, '--rule')
   const hc = await getRelayOrThrow(ctx, input.resourceGroup, input.namespace, input.hybridConnection)
+  const existing = await ctx.relay.getRule(input.resourceGroup, input.namespace, hc.name || input.hybridConnection, rule)
+  if (existing && !existing.rights.includes('Listen') && !existing.rights.includes('Manage')) {
+    ctx.warn?.(`The rule ${rule} has ${existing.rights.join(', ') || 'no rights'} but not Listen: an agent cannot listen with this connection string (the relay answers 401). Use --rule defaultListener for an agent.`)
+  }
   return {connectionString: await gatewayConnectionString(ctx, input.resourceGroup, input.namespace, hc.name || input.hybridConnection, rule, input.secondary ? 'secondary' : 'primary')}
 }

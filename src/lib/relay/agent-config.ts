@@ -1,5 +1,6 @@
 import {readFileSync} from 'node:fs'
 
+import {tryParseDuration} from '../duration.js'
 import {UsageError} from '../errors.js'
 import {parseConnectionString, type RelayConnectionString} from './connection-string.js'
 import {type Endpoint, readHostPort} from './endpoint.js'
@@ -139,7 +140,7 @@ async function parseConfigFile(path: string, options: LoadAgentConfigOptions): P
   const {parse} = await import('yaml')
   let doc: unknown
   try {
-    doc = parse(text)
+    doc = parse(text, {logLevel: 'error'})
   } catch (error) {
     throw bad(path, `it is not valid YAML (${(error as Error).message.split('\n')[0]})`)
   }
@@ -208,21 +209,10 @@ async function parseConfigFile(path: string, options: LoadAgentConfigOptions): P
   return out
 }
 
-/** `30`, `30s`, `1.5s`, `500ms`, `5m`, `1h` → seconds (NaN when malformed). */
+/** `30`, `30s`, `1.5s`, `500ms`, `5m`, `1h` → seconds (NaN when malformed); the one duration parser. */
 export function parseDurationSeconds(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text)
-  if (!m) return NaN
-  const n = Number(m[1])
-  switch ((m[2] ?? 's').toLowerCase()) {
-    case 'ms':
-      return n / 1000
-    case 'm':
-      return n * 60
-    case 'h':
-      return n * 3600
-    default:
-      return n
-  }
+  const ms = tryParseDuration(text)
+  return ms === undefined ? Number.NaN : ms / 1000
 }
 
 function bad(path: string, why: string): UsageError {
@@ -230,24 +220,4 @@ function bad(path: string, why: string): UsageError {
     code: 'InvalidAgentConfig',
     suggestions: ['See `hcctl agent --help` for the file format (hybridConnections: - connectionString | connectionStringEnv | connectionStringFile | name+namespace).'],
   })
-}
-
-/** `9090` → 127.0.0.1:9090; `host:port`; `[::1]:9090`. Loopback unless an address is given. */
-export function parseListenAddress(text: string, what: string): Endpoint {
-  const t = text.trim()
-  const read = readHostPort(t, {defaultHost: '127.0.0.1', allowPortZero: true})
-  if (!read.ok) {
-    throw new UsageError(`${what} "${t.slice(0, 60)}" is not [address:]port: ${read.reason}.`, {code: 'InvalidAddress', suggestions: [`For example ${what === '--local' ? '127.0.0.1:1433 or 1433' : '127.0.0.1:9090 or 9090'}.`]})
-  }
-  return read.endpoint
-}
-
-/** A `--flag` value in seconds (`30`, `1.5`, `500ms`, `2m`); UsageError naming the flag when malformed. */
-export function secondsFlag(text: string | undefined, flag: string, min = 0): number | undefined {
-  if (text === undefined) return undefined
-  const n = parseDurationSeconds(text)
-  if (!Number.isFinite(n) || n < min) {
-    throw new UsageError(`${flag} "${text.slice(0, 30)}" is not a duration of at least ${min} seconds.`, {code: 'InvalidDuration', suggestions: [`For example ${flag} 30 (seconds), ${flag} 500ms or ${flag} 2m.`]})
-  }
-  return n
 }

@@ -2,7 +2,7 @@ import type {Server} from 'node:http'
 import {connect as netConnect, type Socket} from 'node:net'
 import {hostname as osHostname} from 'node:os'
 
-import {HcctlError} from '../errors.js'
+import {ExitCode, HcctlError} from '../errors.js'
 import type {HybridConnectionCredentials} from './credentials.js'
 import {DEFAULT_ENDPOINT_REFRESH_MS, formatEndpoint, type Endpoint} from './endpoint.js'
 import {readEndpoint} from './management.js'
@@ -143,7 +143,8 @@ export class Agent {
     })
     if (this.options.health) await this.startHealth(this.options.health)
     try {
-      await Promise.all(this.hcs.map((h) => h.listener.start()))
+      // A relay that cannot be reached is retried for ever: the signal must still end the wait.
+      await abortable(Promise.all(this.hcs.map((h) => h.listener.start())), signal)
     } catch (error) {
       await Promise.all(this.hcs.map((h) => h.listener.stop()))
       await this.closeHealth()
@@ -369,6 +370,26 @@ export class Agent {
   }
 }
 
+/** Resolves with `work`, or as soon as `signal` aborts (the work is left to its owner to stop). */
+function abortable(work: Promise<unknown>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return work.then(() => undefined)
+  if (signal.aborted) return Promise.resolve()
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => resolve()
+    signal.addEventListener('abort', onAbort, {once: true})
+    work.then(
+      () => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
 /** Runs an agent until `signal` aborts (then drains) or every listener failed for good. */
 export async function runAgent(options: AgentOptions & {signal: AbortSignal; onReady?: (agent: Agent) => void}): Promise<AgentSummary> {
   const agent = new Agent(options)
@@ -387,7 +408,7 @@ export async function runAgent(options: AgentOptions & {signal: AbortSignal; onR
   const summary = await agent.stop()
   if (fatal) {
     const h = agent.health().hybridConnections
-    throw new HcctlError(`Every hybrid connection failed for good: ${h.map((x) => `${x.hc}: ${x.lastError ?? 'stopped'}`).join('; ')}`, 3, {code: 'AgentStopped'})
+    throw new HcctlError(`Every hybrid connection failed for good: ${h.map((x) => `${x.hc}: ${x.lastError ?? 'stopped'}`).join('; ')}`, ExitCode.CheckFailed, {code: 'AgentStopped'})
   }
   return summary
 }

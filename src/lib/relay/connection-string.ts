@@ -43,6 +43,9 @@ function bad(what: string, hint?: string): UsageError {
 
 export function parseConnectionString(text: string): RelayConnectionString {
   if (typeof text !== 'string' || text.trim() === '') throw bad('it is empty')
+  if (/^\s*(["'])[\s\S]*\1\s*$/.test(text) && text.trim().length > 1) {
+    throw bad('it is wrapped in quotes', 'Remove the quotes around the value: the shell keeps them when they are nested (\'"Endpoint=…"\') or come from a file.')
+  }
   const values: Record<string, string> = {}
   for (const rawPart of text.trim().split(';')) {
     const part = rawPart.trim()

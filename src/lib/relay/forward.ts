@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {createServer, type Server, type Socket} from 'node:net'
 
-import {ConflictError} from '../errors.js'
+import {ConflictError, isHcctlError} from '../errors.js'
 import type {HybridConnectionCredentials} from './credentials.js'
 import {formatEndpoint, type Endpoint} from './endpoint.js'
 import {isRelayError} from './errors.js'
@@ -68,11 +68,13 @@ export class Forwarder {
 
   async start(signal?: AbortSignal): Promise<ForwardReady> {
     let endpoint = this.o.endpoint
-    if (!endpoint && this.o.local.port === undefined) {
+    if (!endpoint) {
+      // Also a check that the hybrid connection exists: a forwarder to nothing must not run.
       try {
         endpoint = await readEndpoint(this.o.credentials, this.o.transport ?? {}, {signal, timeoutMs: 10_000})
       } catch (error) {
-        this.log(record('info', 'warning', {hc: this.label, msg: `cannot read the endpoint (${(error as Error).message}); using an ephemeral local port`}))
+        if (isHcctlError(error) && error.code === 'HybridConnectionNotFound') throw error
+        if (this.o.local.port === undefined) this.log(record('warn', 'warning', {hc: this.label, msg: `cannot read the endpoint (${(error as Error).message}); using an ephemeral local port`}))
       }
     }
     const server = createServer({pauseOnConnect: true}, (socket) => void this.onConnection(socket))

@@ -1,6 +1,6 @@
 import {createServer, type Server} from 'node:http'
 
-import {HcctlError} from '../errors.js'
+import {ExitCode, HcctlError} from '../errors.js'
 import type {AgentHealth} from './agent.js'
 
 /** The agent's /healthz (JSON, 200 or 503) and /metrics (Prometheus) on one address. */

@@ -4,7 +4,7 @@ import {createServer, type Server} from 'node:net'
 
 import fc from 'fast-check'
 
-import {parseDuration} from '../../../src/lib/diagnose/duration.js'
+import {parseDuration} from '../../../src/lib/duration.js'
 import {latencyStats, percentile} from '../../../src/lib/diagnose/stats.js'
 import {formatAttempt, formatDns, formatSummary} from '../../../src/lib/diagnose/tcpping-render.js'
 import {
@@ -64,7 +64,7 @@ describe('tcpping (library)', () => {
       assert.equal(parseDuration('0'), 0)
     })
     it('rejects garbage with a usage error naming the flag (property)', () => {
-      assert.throws(() => parseDuration('soon', 'interval'), /--interval "soon" is not a duration/)
+      assert.throws(() => parseDuration('soon', {name: '--interval'}), /--interval "soon" is not a duration/)
       fc.assert(
         fc.property(fc.string(), (s) => {
           try {

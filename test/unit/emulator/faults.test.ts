@@ -2,7 +2,7 @@ import {strict as assert} from 'node:assert'
 
 import fc from 'fast-check'
 
-import {ArmFaultState, FaultSpecError, parseFaultSpec} from '../../../src/emulator/faults.js'
+import {ArmFaultState, FaultSpecError, parseFaultSpec, RelayDoorFaults} from '../../../src/emulator/faults.js'
 
 describe('emulator fault spec', () => {
   it('parses every documented item', () => {
@@ -47,5 +47,19 @@ describe('emulator fault spec', () => {
       }),
       {numRuns: 500},
     )
+  })
+
+  it('relay front-door faults: refuse the next N listen upgrades, drop control channels on a timer', () => {
+    const spec = parseFaultSpec('relay.failListen=2,relay.failListenStatus=502,relay.dropListenersEvery=2s,relay.dropListenersFor=10s')
+    assert.deepEqual(spec.failListen, {count: 2, status: 502})
+    assert.deepEqual(spec.dropListenersRepeat, {everyMs: 2000, forMs: 10_000})
+    assert.throws(() => parseFaultSpec('relay.failListenStatus=404'), FaultSpecError)
+    const door = new RelayDoorFaults(() => 0)
+    door.apply(parseFaultSpec('relay.failListen=2'))
+    assert.equal(door.refuseUpgrade('/$hc/hc1?sb-hc-action=connect'), undefined, 'senders pass')
+    assert.equal(door.refuseUpgrade('/$hc/hc1?sb-hc-action=listen&sb-hc-id=1'), 503)
+    assert.equal(door.refuseUpgrade('/$hc/hc1?sb-hc-action=listen'), 503)
+    assert.equal(door.refuseUpgrade('/$hc/hc1?sb-hc-action=listen'), undefined, 'only the first two')
+    assert.equal(door.counters.refusedListens, 2)
   })
 })

@@ -70,6 +70,8 @@ describe('agent and forwarder (in process, fake relay)', () => {
   beforeEach(async () => {
     relay = await startFakeRelay()
     echo = await echoServer()
+    // The hybrid connection exists (the management GET finds it); tests that need it missing unset it.
+    relay.userMetadata = `[{"key":"endpoint","value":"127.0.0.1:${echo.port}"}]`
   })
   afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c()
@@ -199,6 +201,12 @@ describe('agent and forwarder (in process, fake relay)', () => {
     assert.notEqual(ready.port, echo.port, 'the echo server holds that port')
     assert.equal(ready.endpoint, `db01:${echo.port}`)
     assert.match(String(logs.find((l) => l.event === 'warning')?.msg), /taken/)
+  })
+
+  it('a forwarder to a hybrid connection that does not exist stops at start (exit 4), before listening', async () => {
+    relay.userMetadata = undefined
+    const f = new Forwarder({credentials: creds('defaultSender'), transport: relay.transport, local: {host: '127.0.0.1', port: 0}})
+    await assert.rejects(f.start(), (e: Error & {code?: string; exitCode?: number}) => e.code === 'HybridConnectionNotFound' && e.exitCode === 4)
   })
 })
 

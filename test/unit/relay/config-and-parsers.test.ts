@@ -3,7 +3,9 @@ import {strict as assert} from 'node:assert'
 import fc from 'fast-check'
 
 import {isHcctlError} from '../../../src/lib/errors.js'
-import {loadAgentConfig, parseDurationSeconds, parseListenAddress, secondsFlag} from '../../../src/lib/relay/agent-config.js'
+import {parseListenAddress} from '../../../src/cli/flags.js'
+import {parseDuration} from '../../../src/lib/duration.js'
+import {loadAgentConfig, parseDurationSeconds} from '../../../src/lib/relay/agent-config.js'
 import {credentialsFromConnectionString} from '../../../src/lib/relay/credentials.js'
 import {endpointFromMetadata, readHostPort} from '../../../src/lib/relay/endpoint.js'
 import {formatLogRecord, record} from '../../../src/lib/relay/log.js'
@@ -118,10 +120,12 @@ tokenTtl: 5
     assert.deepEqual(parseListenAddress('[::1]:80', '--health'), {host: '::1', port: 80})
     assert.deepEqual(parseListenAddress(':81', '--local'), {host: '127.0.0.1', port: 81})
     assert.deepEqual(parseListenAddress('127.0.0.1:0', '--local'), {host: '127.0.0.1', port: 0})
-    const e = await usageError(() => parseListenAddress('localhost:http', '--local'))
+    let e = await usageError(() => parseListenAddress('localhost:http', '--local'))
     assert.match(e.message, /--local/)
-    assert.equal(secondsFlag(undefined, '--x'), undefined)
-    await usageError(() => secondsFlag('abc', '--drain-timeout'))
+    e = await usageError(() => parseDuration('abc', {name: '--drain-timeout'}))
+    assert.match(e.message, /--drain-timeout "abc" is not a duration/)
+    e = await usageError(() => parseDuration('1s', {name: '--token-ttl', minMs: 2000}))
+    assert.match(e.message, /--token-ttl "1s" is too short: at least 2s/)
   })
 
   it('credentials from a connection string sign tokens for http://host/entity', () => {

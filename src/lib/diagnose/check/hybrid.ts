@@ -357,7 +357,7 @@ export const keysMatch: CheckDefinition<HybridContext> = {
       throw error
     }
     if (!appKey) {
-      const planName = c.app.plan?.name ?? parsePlanId(c.app.planId ?? '')?.plan ?? 'of the app'
+      const planName = c.app.plan?.name ?? tryParseServerfarmId(c.app.planId ?? '')?.plan ?? 'of the app'
       return skip(
         [`the app's key for rule ${keyName} could not be read: the plan's listKeys for ${hcName(c)} (plan ${planName}) answered 404 Not Found`, 'the app\'s key was not compared and the round trip cannot run'],
         {keyName},

@@ -1,8 +1,8 @@
-import type {CloudProfile} from '../azure/clouds.js'
-import {UsageError} from '../errors.js'
-import type {AgentHcSource} from './agent-config.js'
-import type {AgentHybridConnection} from './agent.js'
-import {credentialsFromConnectionString} from './credentials.js'
+import type {CloudProfile} from '../lib/azure/clouds.js'
+import {UsageError} from '../lib/errors.js'
+import type {AgentHcSource} from '../lib/relay/agent-config.js'
+import type {AgentHybridConnection} from '../lib/relay/agent.js'
+import {credentialsFromConnectionString} from '../lib/relay/credentials.js'
 
 /**
  * Turns the agent's configured sources into listener inputs. Connection strings are resolved

@@ -1,16 +1,17 @@
-import type {CloudProfile} from '../azure/clouds.js'
-import {UsageError} from '../errors.js'
-import {parseListenAddress, secondsFlag} from './agent-config.js'
-import type {armResolvers} from './arm-lookup.js'
-import {credentialsFromConnectionString, type HybridConnectionCredentials} from './credentials.js'
-import type {Endpoint} from './endpoint.js'
-import {type ForwardReady, type ForwardSummary, runForward} from './forward.js'
-import {formatLogRecord, type LogFormat} from './log.js'
-import {transportFromCloud} from './transport.js'
+import type {CloudProfile} from '../lib/azure/clouds.js'
+import {UsageError} from '../lib/errors.js'
+import type {armResolvers} from '../lib/relay/arm-lookup.js'
+import {credentialsFromConnectionString, type HybridConnectionCredentials} from '../lib/relay/credentials.js'
+import type {Endpoint} from '../lib/relay/endpoint.js'
+import {type ForwardReady, type ForwardSummary, runForward} from '../lib/relay/forward.js'
+import {formatLogRecord, type LogFormat, record} from '../lib/relay/log.js'
+import {transportFromCloud} from '../lib/relay/transport.js'
+import {isWildcardOrPublic, type ListenAddress} from './flags.js'
 
 /**
- * What `hcctl forward` does, without oclif: validate the input, resolve the hybrid connection
- * (Send connection string, or ARM), run the forwarder until the signal.
+ * The glue of `hcctl forward`: check that exactly one way to the hybrid connection is given,
+ * resolve it (Send connection string, or ARM), warn when the local port is open to the
+ * network, run the forwarder until the signal. Durations are milliseconds here.
  */
 export interface ForwardCommandInput {
   cloud: CloudProfile
@@ -22,12 +23,11 @@ export interface ForwardCommandInput {
   hc?: string
   slot?: string
   subscription?: string
-  accessToken?: string
-  local?: string
+  local?: ListenAddress | {host: string; port?: undefined}
   logFormat?: LogFormat
-  connectTimeout?: string
-  idleTimeout?: string
-  tokenTtl?: string
+  connectTimeoutMs?: number
+  idleTimeoutMs?: number
+  tokenTtlMs?: number
   signal: AbortSignal
   writeLog: (line: string) => void
   onReady: (ready: ForwardReady) => void
@@ -36,10 +36,7 @@ export interface ForwardCommandInput {
 }
 
 export async function startForwardCommand(input: ForwardCommandInput): Promise<ForwardSummary> {
-  const local = input.local ? parseLocal(input.local) : {host: '127.0.0.1'}
-  const connectTimeout = secondsFlag(input.connectTimeout, '--connect-timeout', 0.1)
-  const idle = secondsFlag(input.idleTimeout, '--idle-timeout', 0)
-  const ttl = secondsFlag(input.tokenTtl, '--token-ttl', 2)
+  const local = input.local ?? {host: '127.0.0.1'}
   const ways = [input.connectionString ? 1 : 0, input.hybridConnection ? 1 : 0, input.app ? 1 : 0].reduce((a, b) => a + b, 0)
   if (ways !== 1) {
     throw new UsageError(ways === 0 ? 'Which hybrid connection? Give --connection-string, or a name with --namespace and --resource-group, or --app with --hc.' : 'Give only one of --connection-string, a hybrid connection name, or --app.', {
@@ -61,22 +58,25 @@ export async function startForwardCommand(input: ForwardCommandInput): Promise<F
     ;({credentials, endpoint} = await input.resolveArm.sender({name: input.hybridConnection!, namespace: input.namespace, resourceGroup: input.resourceGroup, subscription: input.subscription}))
   }
   const format: LogFormat = input.logFormat ?? 'text'
+  if (isWildcardOrPublic(local.host)) {
+    input.writeLog(
+      formatLogRecord(
+        record('warn', 'warning', {msg: `--local ${local.host} accepts connections from other machines: anyone who can reach this port reaches the endpoint through the tunnel. Use 127.0.0.1 unless that is intended.`}),
+        format,
+      ),
+    )
+  }
   return runForward({
     credentials,
     endpoint,
     transport: transportFromCloud(input.cloud),
     local,
     log: (r) => input.writeLog(formatLogRecord(r, format)),
-    connectTimeoutMs: connectTimeout === undefined ? undefined : connectTimeout * 1000,
-    idleTimeoutMs: idle ? idle * 1000 : undefined,
-    tokenTtlSeconds: ttl,
+    connectTimeoutMs: input.connectTimeoutMs,
+    idleTimeoutMs: input.idleTimeoutMs || undefined,
+    tokenTtlSeconds: input.tokenTtlMs === undefined ? undefined : input.tokenTtlMs / 1000,
     signal: input.signal,
     onReady: input.onReady,
   })
 }
 
-/** `--local 1433`, `--local 0.0.0.0:1433`, `--local 127.0.0.1:` is not allowed. */
-function parseLocal(text: string): {host: string; port?: number} {
-  const a = parseListenAddress(text, '--local')
-  return a
-}
