@@ -1,11 +1,12 @@
 import {strict as assert} from 'node:assert'
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {delimiter, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {type Emulator, startEmulator} from '../../src/emulator/index.js'
+import {runProgram} from '../helpers/run.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** The line that marks the documented block; the docs may move, so every Markdown file is searched. */
@@ -35,22 +36,6 @@ export function documentedAzureCliSteps(): {file: string; script: string} {
 function findAz(): string | undefined {
   const r = spawnSync('sh', ['-c', 'command -v az'], {encoding: 'utf8'})
   return r.status === 0 ? r.stdout.trim() : undefined
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({code, stdout, stderr})
-    })
-  })
 }
 
 describe('the Azure CLI against the emulator (the documented steps, run as written)', function () {
@@ -95,7 +80,7 @@ describe('the Azure CLI against the emulator (the documented steps, run as writt
       HCCTL_EMULATOR_STATE: emu.stateDir,
       HOME: dir,
     })
-    const r = await run('bash', [scriptFile], env, 220_000)
+    const r = await runProgram('bash', [scriptFile], {env, timeoutMs: 220_000})
     const workaround = readFileSync(notes, 'utf8').trim()
     if (workaround) console.log(`      note: ${workaround}`)
     assert.equal(r.code, 0, `the steps in ${file} failed (exit ${r.code}):\n${r.stderr}\nstdout:\n${r.stdout}`)

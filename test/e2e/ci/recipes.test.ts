@@ -1,5 +1,4 @@
 import {strict as assert} from 'node:assert'
-import {spawn} from 'node:child_process'
 import {lookup} from 'node:dns/promises'
 import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
@@ -10,6 +9,7 @@ import {parse} from 'yaml'
 
 import {type Emulator, startEmulator} from '../../../src/emulator/index.js'
 import {RUN_JS} from '../../helpers/cli.js'
+import {runProgram, type RunResult} from '../../helpers/run.js'
 import {type HcctlProcess, startEcho, startHcctl} from '../relay/helpers.js'
 
 /**
@@ -84,31 +84,19 @@ function pipelineSteps(file: string, values: Record<string, string>): Step[] {
   })
 }
 
-interface StepResult {
+interface StepResult extends RunResult {
   name: string
-  code: number | null
-  stdout: string
-  stderr: string
 }
 
-function bash(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<StepResult & {name: ''}> {
-  return new Promise((done, reject) => {
-    // GitHub's `shell: bash` is `bash --noprofile --norc -eo pipefail {0}`.
-    const file = join(cwd, `.step-${Date.now()}-${Math.random().toString(36).slice(2)}.sh`)
-    writeFileSync(file, script)
-    const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      rmSync(file, {force: true})
-      done({name: '', code, stdout, stderr})
-    })
-  })
+async function bash(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<RunResult> {
+  // GitHub's `shell: bash` is `bash --noprofile --norc -eo pipefail {0}`.
+  const file = join(cwd, `.step-${Date.now()}-${Math.random().toString(36).slice(2)}.sh`)
+  writeFileSync(file, script)
+  try {
+    return await runProgram('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], {cwd, env, timeoutMs: 120_000})
+  } finally {
+    rmSync(file, {force: true})
+  }
 }
 
 describe('the CI recipes in docs/ci/ run against the emulator (sign-in aside)', function () {

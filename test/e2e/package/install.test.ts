@@ -1,34 +1,17 @@
 import {strict as assert} from 'node:assert'
-import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {runProgram, type RunResult} from '../../helpers/run.js'
+
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {name: string; version: string}
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function run(command: string, args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {cwd: options.cwd, env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({code, stdout, stderr})
-    })
-  })
+function run(command: string, args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number}): Promise<RunResult> {
+  return runProgram(command, args, {...options, env: {...process.env, NO_COLOR: '1', ...options.env}})
 }
 
 /**
