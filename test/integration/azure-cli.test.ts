@@ -79,6 +79,7 @@ describe('the Azure CLI against the emulator (the documented steps, run as writt
       AZ_WRAPPER_NOTES: notes,
       HCCTL_EMULATOR_STATE: emu.stateDir,
       HOME: dir,
+      TMPDIR: dir, // the steps' mktemp -d lands here and goes with it
     })
     const r = await runProgram('bash', [scriptFile], {env, timeoutMs: 220_000})
     const workaround = readFileSync(notes, 'utf8').trim()
