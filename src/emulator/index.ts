@@ -2,12 +2,14 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
+import {rootCertificates} from 'node:tls'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
 import type {CloudProfile} from '../lib/azure/clouds.js'
 import {type CertificateAuthority, createCertificateAuthority, createServerCertificate} from './certs.js'
 import type {ArmEnv} from './arm/context.js'
+import {handleMetadata, isMetadataPath} from './arm/metadata.js'
 import {ArmRouter} from './arm/router.js'
 import type {CreateRelayBroker, RelayBroker, RelayFaults} from './contracts.js'
 import {StateRelayDirectory} from './directory.js'
@@ -242,8 +244,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     void (async () => {
       try {
         if (broker.isRelayRequest(req)) return broker.handleRequest(req, res)
-        const url = new URL(req.url ?? '/', armUrl())
+        // Appended, not resolved: a path that starts with `//` (the Azure CLI asks for
+        // `//metadata/endpoints`) is a path here, not a host.
+        const url = new URL(`${armUrl()}${(req.url ?? '/').startsWith('/') ? req.url : `/${req.url}`}`)
         if (url.pathname.toLowerCase().startsWith('/emulator/')) return await admin(req, res, url)
+        if (isMetadataPath(url.pathname)) return handleMetadata(req, res, url, armUrl())
         if (TokenService.isTokenPath(url.pathname)) return await tokens.handle(req, res, url)
         return await router.handle(req, res, url)
       } catch (error) {
@@ -278,6 +283,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const tenantId = state.data.tenantId
   const subscriptionId = state.defaultSubscriptionId
   const caPath = join(stateDir, 'ca.pem')
+  // For tools that take one CA bundle (the Azure CLI's REQUESTS_CA_BUNDLE, SSL_CERT_FILE, curl --cacert).
+  writeFileSync(join(stateDir, 'ca-bundle.pem'), [...rootCertificates, tls.ca.cert.trim()].join('\n') + '\n')
   const profile: CloudProfile = {
     name: 'emulator',
     armEndpoint: armUrl(),
