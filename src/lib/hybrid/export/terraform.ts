@@ -12,7 +12,8 @@ import {type ExportAppRelay, type ExportPlan, ruleExported, WEB_API} from './mod
 
 /** An HCL string literal: `\`, `"`, `${` and `%{` escaped. */
 export function hclString(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$\{/g, '$${').replace(/%\{/g, '%%{').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`
+  // (function replacements: in a replacement string `$$` would mean one `$`)
+  return `"${s.replace(/\\/g, () => '\\\\').replace(/"/g, () => '\\"').replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{').replace(/\n/g, () => '\\n').replace(/\r/g, () => '\\r').replace(/\t/g, () => '\\t')}"`
 }
 
 /** userMetadata as jsonencode() of its items when it is a JSON array of {key, value}; else the string as is. */
@@ -84,7 +85,7 @@ export function renderTerraform(plan: ExportPlan): string {
         `resource "azurerm_relay_hybrid_connection_authorization_rule" "${ruleSym(r.namespace, r.hybridConnection, r.name)}" {`,
         `  name                   = ${hclString(r.name)}`,
         '  resource_group_name    = var.resource_group_name',
-        `  namespace_name         = azurerm_relay_namespace.${nsSym(r.namespace)}.name`,
+        `  namespace_name         = azurerm_relay_hybrid_connection.${hcSym(r.namespace, r.hybridConnection)}.relay_namespace_name`,
         `  hybrid_connection_name = azurerm_relay_hybrid_connection.${hcSym(r.namespace, r.hybridConnection)}.name`,
         ...flags,
         '}',
@@ -108,7 +109,7 @@ export function renderTerraform(plan: ExportPlan): string {
       `  parent_id = "\${local.app_id}/hybridConnectionNamespaces/${r.namespace}"`,
       '  body = {',
       '    properties = {',
-      `      serviceBusNamespace = azurerm_relay_namespace.${nsSym(r.namespace)}.name`,
+      `      serviceBusNamespace = azurerm_relay_hybrid_connection.${hcSym(r.namespace, r.name)}.relay_namespace_name`,
       `      relayName           = azurerm_relay_hybrid_connection.${hcSym(r.namespace, r.name)}.name`,
       `      relayArmUri         = azurerm_relay_hybrid_connection.${hcSym(r.namespace, r.name)}.id`,
       `      hostname            = ${hclString(r.hostname)}`,
