@@ -3,6 +3,7 @@ import {checkServerIdentity, connect as tlsConnect, type PeerCertificate} from '
 
 import type {CloudProfile} from '../../azure/clouds.js'
 import {withDeadline} from '../../deadline.js'
+import {parseEndpointMetadata} from '../../hybrid/endpoint.js'
 import type {AppRef, RelayHybridConnection, WebHybridConnection} from '../../hybrid/model.js'
 import {relayOf} from '../../hybrid/usages.js'
 import type {WebApi} from '../../hybrid/web.js'
@@ -75,14 +76,9 @@ export function namedInstance(text: string | undefined): {host: string; instance
   return m ? {host: m[1]!, instance: m[2]!} : undefined
 }
 
+/** The endpoint item's text as written, even when config.metadata rejects it (a backslash is not part of a DNS name). */
 function rawEndpointValue(hc: RelayHybridConnection | undefined): string | undefined {
-  try {
-    const items = JSON.parse(hc?.userMetadata ?? '') as Array<{key?: unknown; value?: unknown}>
-    const item = Array.isArray(items) ? items.find((i) => typeof i?.key === 'string' && i.key.trim().toLowerCase() === 'endpoint') : undefined
-    return typeof item?.value === 'string' ? item.value : undefined
-  } catch {
-    return undefined
-  }
+  return parseEndpointMetadata(hc?.userMetadata).items?.find((i) => i.key.trim().toLowerCase() === 'endpoint')?.value
 }
 
 export const endpointService: CheckDefinition<EndpointCheckContext> = {
