@@ -14,6 +14,7 @@ export const provisioningFlags = {
 
 export const namespaceFlag = Flags.string({description: 'Relay namespace name.', required: true, env: 'HCCTL_NAMESPACE'})
 export const appFlag = Flags.string({description: 'App Service (web or function) app name.'})
+export const slotFlag = Flags.string({description: 'Deployment slot of the app (default: production).', dependsOn: ['app']})
 export const relayGroupFlag = Flags.string({description: 'Resource group of the relay namespace when it differs from --resource-group.'})
 export const appGroupFlag = Flags.string({description: 'Resource group of the app when it differs from --resource-group.'})
 export const dryRunFlag = Flags.boolean({description: 'Print the planned calls and bodies (keys redacted) and write nothing.'})

@@ -14,6 +14,7 @@ export default class Check extends ProvisioningCommand<typeof Check> {
     '<%= config.bin %> check --app my-app --resource-group my-rg',
     '<%= config.bin %> check onprem-sql --namespace contoso-relay --resource-group relay-rg --probe http',
     '<%= config.bin %> check --app my-app --resource-group my-rg --send "PING\\r\\n" --expect "^\\+PONG" --strict --json',
+    '<%= config.bin %> check --app my-app --resource-group my-rg --gateways --probe tls --json',
   ]
 
   static override args = {hybridConnection: Args.string({name: 'hc', description: 'Hybrid connection name (with --namespace); with --app, only this one.'})}
@@ -27,7 +28,9 @@ export default class Check extends ProvisioningCommand<typeof Check> {
     strict: Flags.boolean({description: 'Warnings fail the run too (exit 3).'}),
     send: Flags.string({description: 'After connecting, send this text (\\r and \\n are understood) to the endpoint...'}),
     expect: Flags.string({description: '...and expect an answer matching this regular expression.', dependsOn: ['send']}),
-    probe: Flags.string({description: 'Probe the endpoint through the tunnel: http sends a HEAD request.', options: ['http'], exclusive: ['send']}),
+    probe: Flags.string({description: 'Probe the endpoint through the tunnel: http sends a HEAD request; tls checks that its certificate is for the endpoint\'s name.', options: ['http', 'tls'], exclusive: ['send']}),
+    gateways: Flags.boolean({description: 'Also probe the 256 gateway names of the namespace\'s stamp from this machine (net.gateways).'}),
+    stamp: Flags.string({description: 'The relay stamp for --gateways (e.g. sn3-010) instead of reading it from DNS.', dependsOn: ['gateways']}),
     attempts: Flags.integer({description: 'Round trips to make (default 2 × the number of agents, to reach each one).', min: 1, max: 100}),
     timeout: durationFlag({description: 'Timeout of each network operation.', default: 10_000, defaultHelp: async () => '10s', minMs: 1}),
   }
@@ -60,7 +63,8 @@ export default class Check extends ProvisioningCommand<typeof Check> {
       app: f.app ? {resourceGroup: f['resource-group'], app: f.app, ...(f.slot ? {slot: f.slot} : {})} : undefined,
       hybridConnection: hc ? {namespace: f.namespace!, name: hc, resourceGroup: f.app ? f['relay-resource-group'] : f['resource-group']} : undefined,
       strict: f.strict,
-      roundTrip: {attempts: f.attempts, send: f.send === undefined ? undefined : unescape(f.send), expect, probe: f.probe as 'http' | undefined},
+      roundTrip: {attempts: f.attempts, send: f.send === undefined ? undefined : unescape(f.send), expect, probe: f.probe === 'http' ? 'http' : undefined},
+      extra: {...(f.gateways ? {gateways: {stamp: f.stamp}} : {}), endpointTls: f.probe === 'tls'},
       timeoutMs: f.timeout,
       now: offset ? () => Date.now() + offset : undefined,
       signal: this.abort.signal,

@@ -14,6 +14,7 @@ import {ArmRouter} from './arm/router.js'
 import type {CreateRelayBroker, RelayBroker, RelayFaults} from './contracts.js'
 import {StateRelayDirectory} from './directory.js'
 import {ArmFaultState, type FaultSpec, parseFaultSpec, RelayDoorFaults} from './faults.js'
+import {startGatewayStandIn} from './gateways.js'
 import {HttpError, readBody, sendJson} from './http.js'
 import {createRelayBroker} from './relay/broker.js'
 import {AppSandbox, type RelayDialer} from './sandbox.js'
@@ -278,6 +279,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     })
   })
   port = (server.address() as AddressInfo).port
+  const gatewayStandIn = await startGatewayStandIn({relaySuffix: EMULATOR_RELAY_SUFFIX, port})
 
   const {contributor, reader} = state.data.principals
   const tenantId = state.data.tenantId
@@ -294,6 +296,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     appServiceSuffix: EMULATOR_APP_SERVICE_SUFFIX,
     caPath: 'ca.pem',
     relayAddress: {host: '127.0.0.1', port},
+    resolver: gatewayStandIn.resolver,
     disableInstanceDiscovery: true,
     defaults: {tenantId, clientId: contributor.clientId, clientSecret: contributor.clientSecret, subscriptionId},
   }
@@ -309,7 +312,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const closed = new Promise<void>((r) => server.close(() => r()))
       server.closeAllConnections()
       await broker.close()
-      await closed
+      await Promise.all([closed, gatewayStandIn.close()])
       state.save()
       if (ownTempDir) rmSync(stateDir, {recursive: true, force: true})
     })()

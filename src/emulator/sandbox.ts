@@ -91,7 +91,7 @@ export class AppSandbox {
     const argv = words(command.trim())
     const program = (argv[0] ?? '').toLowerCase().replace(/\.exe$/, '')
     if (program === 'tcpping') return this.tcpping(target, argv.slice(1))
-    if (program === 'nameresolver') return this.nameresolver(argv.slice(1))
+    if (program === 'nameresolver') return this.nameresolver(target, argv.slice(1))
     return {
       Output: '',
       Error: `'${argv[0] ?? ''}' is not recognized as an internal or external command, operable program or batch file. The emulator's sandbox runs tcpping and nameresolver.\r\n`,
@@ -128,9 +128,15 @@ export class AppSandbox {
     return {Output: lines.join('\r\n') + '\r\n', Error: '', ExitCode: ok > 0 ? 0 : 1}
   }
 
-  private async nameresolver(args: string[]): Promise<KuduResult> {
+  private async nameresolver(target: SandboxTarget, args: string[]): Promise<KuduResult> {
     const host = args[0]
     if (!host) return {Output: 'Usage: nameresolver.exe host [server]\r\n', Error: 'nameresolver: a host name is required\r\n', ExitCode: 1}
+    const site = this.options.state.site(target.subscriptionId, target.resourceGroup, target.site)
+    const privateAnswer = privateDnsOf(site?.tags)[host.toLowerCase().replace(/\.$/, '')]
+    if (privateAnswer) {
+      const out = [`Server: ${VNET_DNS_SERVER}`, '', 'Non-authoritative answer:', `Name: ${host}`, 'Addresses: ', ...privateAnswer.map((a) => `\t${a}`)]
+      return {Output: out.join('\r\n') + '\r\n', Error: '', ExitCode: 0}
+    }
     try {
       const addresses = await lookup(host, {all: true})
       const out = ['Server: 127.0.0.1', '', 'Non-authoritative answer:', `Name: ${host}`, 'Addresses: ', ...addresses.map((a) => `\t${a.address}`)]
@@ -139,6 +145,25 @@ export class AppSandbox {
       return {Output: `Server: 127.0.0.1\r\n\r\n*** Can't find ${host}: No such host is known\r\n`, Error: '', ExitCode: 1}
     }
   }
+}
+
+/**
+ * A VNet-integrated app's private DNS, stood in by a site tag (the emulator models no VNets):
+ * `hcctl-emulator-private-dns` = `name=address[ address];name2=address`. nameresolver answers
+ * those names from it first, as the VNet's DNS server (168.63.129.16) would.
+ */
+export const PRIVATE_DNS_TAG = 'hcctl-emulator-private-dns'
+const VNET_DNS_SERVER = '168.63.129.16'
+
+export function privateDnsOf(tags: Record<string, string> | undefined): Record<string, string[]> {
+  const raw = Object.entries(tags ?? {}).find(([k]) => k.toLowerCase() === PRIVATE_DNS_TAG)?.[1]
+  const out: Record<string, string[]> = {}
+  for (const entry of (raw ?? '').split(';')) {
+    const [name, addresses] = entry.split('=')
+    const list = (addresses ?? '').split(/[\s,]+/).filter(Boolean)
+    if (name && name.trim() && list.length > 0) out[name.trim().toLowerCase().replace(/\.$/, '')] = list
+  }
+  return out
 }
 
 function failureLine(error: unknown): string {

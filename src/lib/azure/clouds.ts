@@ -29,10 +29,27 @@ export interface CloudProfile {
    * `{ns}{relaySuffix}`). The emulator uses it; so can a test host behind a port forward.
    */
   relayAddress?: {host: string; port: number}
+  /**
+   * A resolver override for the gateway probe (`hcctl gateways`, `check --gateways`): names the
+   * profile answers itself instead of DNS. The emulator uses it to stand in for a relay stamp.
+   */
+  resolver?: ResolverOverride
   /** Skip MSAL instance discovery (custom authorities such as the emulator). */
   disableInstanceDiscovery?: boolean
   /** Default principal and subscription (emulator profiles only). */
   defaults?: {tenantId?: string; clientId?: string; clientSecret?: string; subscriptionId?: string}
+}
+
+/**
+ * Names answered without DNS. Keys are names or patterns where `*` stands for one or more
+ * characters inside one label (`*.servicebus.localhost`, `*-prod-emu-001-sb.servicebus.localhost`);
+ * an exact name wins over a pattern, a longer pattern over a shorter one, `address` over `cname`.
+ */
+export interface ResolverOverride {
+  /** name → CNAME target */
+  cname?: Record<string, string>
+  /** name → `ip:port` where connections to it go, or null for "no such name" (NXDOMAIN) */
+  address?: Record<string, string | null>
 }
 
 export const PUBLIC_CLOUDS: Record<string, CloudProfile> = {
@@ -181,12 +198,30 @@ function validateProfile(raw: unknown, source: string, fallbackName: string): Cl
     }
     profile.relayAddress = {host: a.host, port: a.port}
   }
+  if (r.resolver !== undefined) profile.resolver = validateResolver(r.resolver, source)
   if (r.defaults && typeof r.defaults === 'object') {
     const d = r.defaults as Record<string, unknown>
     const str = (k: string) => (typeof d[k] === 'string' ? (d[k] as string) : undefined)
     profile.defaults = {tenantId: str('tenantId'), clientId: str('clientId'), clientSecret: str('clientSecret'), subscriptionId: str('subscriptionId')}
   }
   return profile
+}
+
+function validateResolver(raw: unknown, source: string): ResolverOverride {
+  const bad = () => invalid(source, '"resolver" must be {"cname": {name: target}, "address": {name: "ip:port" | null}}')
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad()
+  const r = raw as Record<string, unknown>
+  const out: ResolverOverride = {}
+  for (const key of ['cname', 'address'] as const) {
+    const table = r[key]
+    if (table === undefined) continue
+    if (!table || typeof table !== 'object' || Array.isArray(table)) throw bad()
+    for (const v of Object.values(table)) {
+      if (key === 'cname' ? typeof v !== 'string' : !(v === null || (typeof v === 'string' && /^[0-9a-f.:[\]]+:\d{1,5}$/i.test(v)))) throw bad()
+    }
+    out[key] = table as Record<string, string>
+  }
+  return out
 }
 
 function invalid(source: string, why: string): UsageError {

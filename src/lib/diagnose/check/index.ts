@@ -7,6 +7,7 @@ import type {RelayPort} from '../../hybrid/relay-port.js'
 import {relayOf} from '../../hybrid/usages.js'
 import {WebApi} from '../../hybrid/web.js'
 import type {RoundTripOptions} from '../roundtrip.js'
+import {type ExtraCheckOptions, extraContext, withExtraChecks} from './extra.js'
 import {APP_CHECKS, type AppContext, type AppFacts, type HybridContext, hybridChecks} from './hybrid.js'
 import {NETWORK_CHECKS, type NetworkContext, PUBLIC_RELAY_ISSUER} from './network.js'
 import {buildReport, runChecks} from './pipeline.js'
@@ -33,6 +34,8 @@ export interface CheckInput {
   env?: NodeJS.ProcessEnv
   signal?: AbortSignal
   onResult?: (result: CheckResult) => void
+  /** `--gateways` (with `--stamp`) and `--probe tls`: see extra.ts. */
+  extra?: ExtraCheckOptions
   /** Test seam for the round trip's sender. */
   connect?: RoundTripOptions['connect']
 }
@@ -44,8 +47,8 @@ export interface CheckRunResult extends CheckReport {
 type FullContext = HybridContext & NetworkContext & RoundTripContext
 
 /** Every check of one hybrid connection, in order (ids are the stable interface). */
-export function perHybridConnectionChecks(withApp: boolean): Array<CheckDefinition<FullContext>> {
-  return [...hybridChecks(withApp), ...NETWORK_CHECKS, roundTripConnect, roundTripProbe] as Array<CheckDefinition<FullContext>>
+export function perHybridConnectionChecks(withApp: boolean, extra?: ExtraCheckOptions): Array<CheckDefinition<FullContext>> {
+  return withExtraChecks([...hybridChecks(withApp), ...NETWORK_CHECKS, roundTripConnect, roundTripProbe] as Array<CheckDefinition<FullContext>>, withApp, extra)
 }
 
 /**
@@ -76,6 +79,7 @@ export async function runCheck(input: CheckInput): Promise<CheckRunResult> {
     targets.push({namespace: h.namespace, name: h.name, resourceGroup: h.resourceGroup!})
   }
 
+  const extra = extraContext(input.extra ?? {}, web, input.app)
   for (const t of targets) {
     const host = relayHost(input.cloud, t.namespace)
     const appFlag = input.app ? ` --app ${input.app.app} --resource-group ${input.app.resourceGroup}${input.app.slot ? ` --slot ${input.app.slot}` : ''}` : ''
@@ -107,8 +111,9 @@ export async function runCheck(input: CheckInput): Promise<CheckRunResult> {
       namespace: t.namespace,
       hybridConnection: t.name,
       roundTrip: {...input.roundTrip, connect: input.connect},
+      ...extra,
     } as FullContext
-    results.push(...(await runChecks(perHybridConnectionChecks(Boolean(input.app)), ctx, {target: `${t.namespace}/${t.name}`, signal: input.signal, onResult: input.onResult})))
+    results.push(...(await runChecks(perHybridConnectionChecks(Boolean(input.app), input.extra), ctx, {target: `${t.namespace}/${t.name}`, signal: input.signal, onResult: input.onResult})))
   }
 
   return {
