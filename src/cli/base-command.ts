@@ -5,8 +5,10 @@ import type {AzureContext} from '../lib/azure/context.js'
 import {ExitCode, HcctlError, isHcctlError} from '../lib/errors.js'
 import {colorFor} from '../lib/output/color.js'
 import {type Logger, streamLogger} from '../lib/output/logger.js'
+import {type Glyphs, glyphsFor} from '../lib/output/glyphs.js'
 import {applyQuery, validateQuery} from '../lib/output/query.js'
 import {redactText} from '../lib/output/redact.js'
+import {plainSpinner, progressEnabled, type Spinner, startSpinner} from '../lib/output/spinner.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -61,9 +63,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
     validateQuery(this.flags.query)
-    this.signalHandler = () => this.abort.abort(new HcctlError('Interrupted.', ExitCode.Unexpected, {code: 'Interrupted'}))
-    process.once('SIGINT', this.signalHandler)
-    process.once('SIGTERM', this.signalHandler)
+    // `on`, not `once`: a listener must stay, or signal-exit (loaded with ora, to restore the
+    // cursor) sees none left and re-raises the signal, killing the process before the command
+    // can end cleanly with what it has. A second signal ends the process at once.
+    let signalled = false
+    this.signalHandler = () => {
+      if (signalled) process.exit(130)
+      signalled = true
+      this.abort.abort(new HcctlError('Interrupted.', ExitCode.Unexpected, {code: 'Interrupted'}))
+    }
+    process.on('SIGINT', this.signalHandler)
+    process.on('SIGTERM', this.signalHandler)
   }
 
   public override jsonEnabled(): boolean {
@@ -93,9 +103,34 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
   }
 
-  /** The logger handed to the library: stderr, redacted, verbose lines only with --verbose. */
+  /** The logger handed to the library: stderr, redacted, verbose lines only with --verbose; progress on the spinner. */
   protected logger(): Logger {
-    return streamLogger({verbose: Boolean(this.flags?.verbose || this.flags?.debug)})
+    return streamLogger({verbose: Boolean(this.flags?.verbose || this.flags?.debug), progress: (m) => this.showProgress(m)})
+  }
+
+  private spinner?: Promise<Spinner>
+
+  /**
+   * The progress spinner: on stderr when it is a terminal, never with --json, NO_COLOR or CI
+   * (then a no-op whose `print` writes plainly). Stopped before an error is printed and when
+   * the command ends, Ctrl+C included, so no spinner residue is left.
+   */
+  protected progress(): Promise<Spinner> {
+    return (this.spinner ??= progressEnabled({stream: process.stderr, output: process.stdout, env: process.env, json: this.jsonEnabled()}) ? startSpinner(process.stderr) : Promise.resolve(plainSpinner))
+  }
+
+  /** Sets the spinner's text (the current step). */
+  protected showProgress(text: string): void {
+    void this.progress().then((s) => s.update(text))
+  }
+
+  private async stopProgress(): Promise<void> {
+    if (this.spinner) (await this.spinner).stop()
+  }
+
+  /** Characters for the pictures: Unicode on a UTF-8 locale, ASCII otherwise. */
+  protected get glyphs(): Glyphs {
+    return glyphsFor(process.env)
   }
 
   /** Colours for stdout (NO_COLOR / FORCE_COLOR / TTY aware). */
@@ -130,6 +165,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
+    await this.stopProgress()
     const normalized = normalizeError(error)
     const debug = this.flags?.debug ?? this.argv.includes('--debug')
     if (this.jsonEnabled()) {
@@ -153,6 +189,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
+    await this.stopProgress()
     for (const context of this.azureContexts.splice(0)) context.close()
     if (this.signalHandler) {
       process.removeListener('SIGINT', this.signalHandler)

@@ -25,6 +25,7 @@ export abstract class ProvisioningCommand<T extends typeof Command> extends Base
   protected async hybrid(options: {dryRun?: boolean} = {}): Promise<HybridContext> {
     const azure = await this.azure()
     const logger = this.logger()
+    this.showProgress('reading from Azure Resource Manager')
     let port: Promise<RelayPort> | undefined
     const relayPort = () =>
       (port ??= (async () => {
@@ -45,13 +46,17 @@ export abstract class ProvisioningCommand<T extends typeof Command> extends Base
       dryRun: options.dryRun,
       signal: this.abort.signal,
       warn: (m) => logger.warn(m),
-      progress: (m) => logger.verbose(m),
+      progress: (m) => {
+        logger.verbose(m)
+        this.showProgress(m)
+      },
     }
   }
 
   /** Asks a yes/no question on a TTY; off a TTY it refuses (pass --yes). */
   protected async confirm(question: string): Promise<boolean> {
     if (!process.stdin.isTTY || !process.stderr.isTTY) return false
+    ;(await this.progress()).pause()
     const {createInterface} = await import('node:readline/promises')
     const rl = createInterface({input: process.stdin, output: process.stderr})
     try {

@@ -42,6 +42,11 @@ One log line per connection goes to stderr (text, or JSON with --log-format json
     const {startAgentCommand} = await import('../lib/relay/agent-command.js')
     const {armResolvers} = await import('../lib/relay/arm-lookup.js')
     const f = this.flags
+    // On a terminal: a one-line live status under the log lines.
+    const spinner = await this.progress()
+    const {AgentStatus} = await import('../cli/agent-status.js')
+    const status = new AgentStatus()
+    if (spinner.live) spinner.update(status.line())
     return startAgentCommand({
       hybridConnection: this.args['hybrid-connection'],
       namespace: f.namespace,
@@ -60,6 +65,7 @@ One log line per connection goes to stderr (text, or JSON with --log-format json
       tokenTtl: f['token-ttl'],
       signal: this.abort.signal,
       writeLog: (line) => process.stderr.write(line + '\n'),
+      onRecord: spinner.live ? (r) => spinner.update(status.add(r)) : undefined,
       resolveArm: armResolvers(() => this.azure(), this.abort.signal).listener,
     })
   }

@@ -38,7 +38,12 @@ export default class RelayTest extends ProvisioningCommand<typeof RelayTest> {
     }
     if (f.scratch && this.args.hybridConnection) throw new UsageError('--scratch creates its own hybrid connection; leave out the name.', {code: 'ScratchWithName'})
     const logger = this.logger()
-    const {runRelayTest} = await import('../../lib/diagnose/relay-test-setup.js')
+    const spinner = await this.progress()
+    const [{runRelayTest}, {formatRelayTestEvent, renderRelayTest}] = await Promise.all([
+      import('../../lib/diagnose/relay-test-setup.js'),
+      import('../../lib/diagnose/relay-test-render.js'),
+    ])
+    const rtts: number[] = []
     const ctx = cs?.length ? undefined : await this.hybrid()
     const result = await runRelayTest({
       cloud: this.cloud(f.cloud),
@@ -50,13 +55,23 @@ export default class RelayTest extends ProvisioningCommand<typeof RelayTest> {
       connections: f.connections,
       timeoutMs: parseDuration(f.timeout, 'timeout'),
       signal: this.abort.signal,
-      progress: (m) => logger.verbose(m),
+      progress: (m) => {
+        logger.verbose(m)
+        spinner.update(m)
+      },
+      onResult: (e) => {
+        if (e.kind === 'echo') {
+          if (e.rttMs !== undefined) rtts.push(e.rttMs)
+          spinner.update(`echo ${e.seq}/${e.count}: ${e.rttMs === undefined ? 'lost' : `${e.rttMs} ms`}`)
+          return
+        }
+        const line = formatRelayTestEvent(e)
+        if (line && spinner.live) spinner.print(line)
+      },
     })
+    spinner.stop()
     for (const w of result.warnings) logger.warn(w)
-    if (!this.jsonEnabled()) {
-      const {renderRelayTest} = await import('../../lib/diagnose/relay-test-render.js')
-      this.log(renderRelayTest(result))
-    }
+    if (!this.jsonEnabled()) this.log(renderRelayTest(result, {rttSamplesMs: rtts, glyphs: this.glyphs}))
     if (!result.ok) process.exitCode = ExitCode.CheckFailed
     return result
   }

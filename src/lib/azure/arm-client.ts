@@ -361,6 +361,7 @@ export class AzureArmClient implements ArmClient {
         })
       }
       this.logger.verbose(`  operation running; polling again in ${delay}ms`)
+      this.logger.progress?.(`waiting for the long-running operation on ${redactText(url.split('?')[0]!.split('/').slice(-2).join('/'))}`)
       await this.sleep(delay, signal)
     }
     const get = (target: string) => this.send('GET', this.resolveUrl(target, undefined, {defaultApiVersion: target === url}), undefined, undefined, true, signal)

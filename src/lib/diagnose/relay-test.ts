@@ -30,7 +30,13 @@ export interface RelayTestOptions {
   listenerCountBefore?: number
   signal?: AbortSignal
   progress?: (message: string) => void
+  /** Each measurement as it happens (a connect, an echo), for people watching. */
+  onResult?: (event: RelayTestEvent) => void
 }
+
+export type RelayTestEvent =
+  | {kind: 'connect'; attempt: number; outcome: 'own' | 'foreign' | 'failed'; ms?: number; error?: string}
+  | {kind: 'echo'; seq: number; count: number; rttMs?: number}
 
 export interface RelayTestResult {
   hybridConnection: string
@@ -115,6 +121,7 @@ export async function relayTest(o: RelayTestOptions): Promise<RelayTestResult> {
         const conn = await openSender(o.send, transport, {headers: {[RELAY_TEST_HEADER]: tag}, timeoutMs: o.timeoutMs, signal: o.signal})
         const ms = round2(performance.now() - started)
         conn.ws.on('error', () => {})
+        o.onResult?.({kind: 'connect', attempt: attempted, outcome: ownTags.has(tag) ? 'own' : 'foreign', ms})
         if (ownTags.has(tag)) {
           connectTimes.push(ms)
           if (!kept) kept = conn.ws
@@ -127,12 +134,14 @@ export async function relayTest(o: RelayTestOptions): Promise<RelayTestResult> {
         if (isRelayError(error, 'RejectedByListener') && !ownTags.has(tag)) {
           // Another listener (an agent whose endpoint is down, say) refused it: not the relay path.
           foreign++
+          o.onResult?.({kind: 'connect', attempt: attempted, outcome: 'foreign'})
           continue
         }
         failed++
         const text = isRelayError(error) ? `${error.code}${error.status ? ` ${error.status}` : ''}${error.reason ? ` ${error.reason}` : ''}` : (error as Error).message
         const key = redactText(text).slice(0, 200)
         errors.set(key, (errors.get(key) ?? 0) + 1)
+        o.onResult?.({kind: 'connect', attempt: attempted, outcome: 'failed', error: key})
         if (isRelayError(error, 'RelayUnauthorized') || isRelayError(error, 'HybridConnectionNotFound')) break
       }
     }
@@ -165,6 +174,7 @@ export async function relayTest(o: RelayTestOptions): Promise<RelayTestResult> {
           received++
           rtts.push(answered - sent)
         }
+        o.onResult?.({kind: 'echo', seq, count: o.count, ...(answered === undefined ? {} : {rttMs: round2(answered - sent)})})
       }
       if (o.bulkBytes > 0 && !o.signal?.aborted) {
         o.progress?.(`bulk transfer of ${o.bulkBytes} bytes`)

@@ -2,7 +2,7 @@ import type {CloudProfile} from '../azure/clouds.js'
 import {UsageError} from '../errors.js'
 import {type AgentHybridConnection, type AgentSummary, runAgent} from './agent.js'
 import {type AgentHcSource, loadAgentConfig, parseListenAddress, secondsFlag} from './agent-config.js'
-import {formatLogRecord, type LogFormat} from './log.js'
+import {formatLogRecord, type LogFormat, type RelayLogRecord} from './log.js'
 import {resolveAgentSources} from './setup.js'
 import {transportFromCloud} from './transport.js'
 
@@ -29,6 +29,8 @@ export interface AgentCommandInput {
   tokenTtl?: string
   signal: AbortSignal
   writeLog: (line: string) => void
+  /** Each log record as it happens (the command's live status line). */
+  onRecord?: (record: RelayLogRecord) => void
   /** Resolves ARM entries (supplied when an ARM context is available). */
   resolveArm?: (source: Extract<AgentHcSource, {kind: 'arm'}>) => Promise<AgentHybridConnection>
 }
@@ -64,7 +66,10 @@ export async function startAgentCommand(input: AgentCommandInput): Promise<Agent
     hybridConnections,
     transport: transportFromCloud(input.cloud),
     health: healthAddress,
-    log: (r) => input.writeLog(formatLogRecord(r, format)),
+    log: (r) => {
+      input.writeLog(formatLogRecord(r, format))
+      input.onRecord?.(r)
+    },
     drainTimeoutMs: 1000 * (drain ?? file.drainTimeoutSeconds ?? 30),
     connectTimeoutMs: 1000 * (connect ?? file.connectTimeoutSeconds ?? 10),
     idleTimeoutMs: 1000 * (idle ?? file.idleTimeoutSeconds ?? 0) || undefined,
