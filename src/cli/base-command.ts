@@ -201,7 +201,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
 /** Turns whatever was thrown into an HcctlError with the right exit code. */
 export function normalizeError(error: unknown): HcctlError {
-  if (isHcctlError(error)) return error
+  if (isHcctlError(error)) {
+    // A typed error thrown by a custom flag's parse comes back wrapped in oclif's
+    // "Parsing --flag \n\t...\nSee more help with --help": keep our own message.
+    const wrapped = /^Parsing --\S+ \n\t([\s\S]*?)(?:\nSee more help with --help)?$/.exec(error.message)
+    if (wrapped) error.message = wrapped[1]!
+    return error
+  }
   const e = error as Error & {oclif?: {exit?: number}; code?: string}
   if (e && (PARSE_ERRORS.has(e.name) || e.oclif?.exit === 2)) {
     return new HcctlError(firstLine(e.message), ExitCode.Usage, {

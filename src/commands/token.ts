@@ -27,7 +27,7 @@ export default class Token extends BaseCommand<typeof Token> {
     if (this.flags.decode) {
       const decoded = decodeAccessToken(result)
       if (!this.jsonEnabled()) {
-        this.log(JSON.stringify(decoded.claims, null, 2))
+        this.log(JSON.stringify({header: decoded.header, claims: decoded.claims}, null, 2))
         if (decoded.expiresOn) process.stderr.write(`expires ${decoded.expiresOn} (in ${Math.round((decoded.expiresInSeconds ?? 0) / 60)} min)\n`)
       }
       return decoded

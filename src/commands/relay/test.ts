@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {ProvisioningCommand} from '../../cli/provisioning.js'
-import {azureFlags} from '../../cli/flags.js'
+import {azureFlags, sizeFlag} from '../../cli/flags.js'
 import {parseDuration} from '../../lib/diagnose/duration.js'
 import type {RelayTestRun} from '../../lib/diagnose/relay-test-setup.js'
 import {ExitCode, UsageError} from '../../lib/errors.js'
@@ -24,8 +24,8 @@ export default class RelayTest extends ProvisioningCommand<typeof RelayTest> {
     'connection-string': Flags.string({description: 'A connection string with Listen and Send, or give two (Listen and Send). Needs no ARM access.', multiple: true, exclusive: ['scratch']}),
     scratch: Flags.boolean({description: 'Test on a temporary hybrid connection, created and deleted by the run (no agent can interfere).'}),
     count: Flags.integer({description: 'Messages to echo.', default: 20, min: 1, max: 100_000}),
-    size: Flags.integer({description: 'Bytes per message.', default: 1024, min: 4, max: 1_048_576}),
-    bulk: Flags.integer({description: 'Bytes of the bulk transfer (0 to skip).', default: 4 * 1_048_576, min: 0, max: 1_073_741_824}),
+    size: sizeFlag({description: 'Bytes per message.', default: 1024, min: 4, max: 1_048_576}),
+    bulk: sizeFlag({description: 'Bytes of the bulk transfer (0 to skip).', default: 4 * 1_048_576, min: 0, max: 1_073_741_824}),
     connections: Flags.integer({description: 'Sender connections to open (each connect is timed).', default: 3, min: 1, max: 100}),
     timeout: Flags.string({description: 'Timeout of each connect and each echo.', default: '10s'}),
   }
