@@ -24,7 +24,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'bin/**/*.js', 'bench/**/*.mjs'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'bin/**/*.js', 'bench/**/*.mjs', 'scripts/**/*.ts'],
     rules: {'no-console': 'off', '@typescript-eslint/no-unused-expressions': 'off'},
   },
   {

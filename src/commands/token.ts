@@ -5,7 +5,7 @@ import {azureFlags} from '../cli/flags.js'
 import type {DecodedTokenResult, TokenResult} from '../lib/azure/token.js'
 
 export default class Token extends BaseCommand<typeof Token> {
-  static override summary = 'Print an access token for scripts (or, with --decode, its claims and expiry).'
+  static override summary = 'Print an access token for scripts (or, with --decode, its header, claims and expiry).'
   static override description =
     'Uses the same sign-in as every other command (--access-token, the cloud profile, then DefaultAzureCredential: environment service principal, workload identity, managed identity, Azure CLI). The default scope is the cloud\'s ARM audience + /.default. The token goes to stdout and nowhere else; --decode shows its header, claims and expiry instead of the token.'
   static override examples = [
