@@ -40,7 +40,7 @@ export default tseslint.config(
   // options per block, so each floor repeats the lib-wide patterns.
   ...libFloors(),
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'bin/**/*.js', 'bench/**/*.mjs'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'bin/**/*.js', 'bench/**/*.mjs', 'scripts/**/*.ts'],
     rules: {'no-console': 'off', '@typescript-eslint/no-unused-expressions': 'off'},
   },
   {

@@ -2,7 +2,7 @@ import type {CloudProfile} from '../lib/azure/clouds.js'
 import {UsageError} from '../lib/errors.js'
 import {type AgentHybridConnection, type AgentSummary, runAgent} from '../lib/relay/agent.js'
 import {type AgentHcSource, loadAgentConfig} from '../lib/relay/agent-config.js'
-import {formatLogRecord, type LogFormat} from '../lib/relay/log.js'
+import {formatLogRecord, type LogFormat, type RelayLogRecord} from '../lib/relay/log.js'
 import {transportFromCloud} from '../lib/relay/transport.js'
 import {resolveAgentSources} from './agent-sources.js'
 import {type ListenAddress, parseListenAddress} from './flags.js'
@@ -30,6 +30,8 @@ export interface AgentCommandInput {
   endpointRefreshMs?: number
   signal: AbortSignal
   writeLog: (line: string) => void
+  /** Each log record as it happens (the command's live status line). */
+  onRecord?: (record: RelayLogRecord) => void
   /** Resolves ARM entries (supplied when an ARM context is available). */
   resolveArm?: (source: Extract<AgentHcSource, {kind: 'arm'}>) => Promise<AgentHybridConnection>
 }
@@ -63,7 +65,10 @@ export async function startAgentCommand(input: AgentCommandInput): Promise<Agent
     hybridConnections,
     transport: transportFromCloud(input.cloud),
     health,
-    log: (r) => input.writeLog(formatLogRecord(r, format)),
+    log: (r) => {
+      input.writeLog(formatLogRecord(r, format))
+      input.onRecord?.(r)
+    },
     drainTimeoutMs: input.drainTimeoutMs ?? seconds(file.drainTimeoutSeconds) ?? 30_000,
     connectTimeoutMs: input.connectTimeoutMs ?? seconds(file.connectTimeoutSeconds) ?? 10_000,
     idleTimeoutMs: (input.idleTimeoutMs ?? seconds(file.idleTimeoutSeconds) ?? 0) || undefined,

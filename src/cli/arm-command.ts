@@ -37,6 +37,7 @@ export abstract class ArmCommand<T extends typeof Command> extends BaseCommand<T
     const args = this.args as {url: string; body?: string}
     const context = await this.azure(flags)
     let response: ArmResponse
+    this.showProgress(`${method} ${redactText(args.url.split('?')[0]!)}`)
     try {
       response = await armCall(context.arm, {
         method,

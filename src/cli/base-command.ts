@@ -4,9 +4,11 @@ import {type CloudProfile, resolveCloud} from '../lib/azure/clouds.js'
 import type {AzureContext} from '../lib/azure/context.js'
 import {ExitCode, HcctlError, InterruptedError, isHcctlError, toExitCode, UsageError} from '../lib/errors.js'
 import {colorFor} from '../lib/output/color.js'
+import {type Glyphs, glyphsFor} from '../lib/output/glyphs.js'
 import {type Logger, streamLogger} from '../lib/output/logger.js'
 import {applyQuery, validateQuery} from '../lib/output/query.js'
 import {redactText} from '../lib/output/redact.js'
+import {plainSpinner, progressEnabled, type Spinner, startSpinner} from '../lib/output/spinner.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -67,12 +69,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as BaseArgs<T>
     validateQuery(this.flags.query)
     validateBooleanEnv(this.ctor.flags ?? {}, (this.ctor as typeof BaseCommand).baseFlags)
+    // `on`, not `once`: a listener must stay, or signal-exit (loaded with ora, to restore the
+    // cursor) sees none left and re-raises the signal, killing the process before the command
+    // can end cleanly with what it has. A second signal ends the process at once.
     this.signalHandler = (signal?: NodeJS.Signals) => {
+      if (this.signalName) process.exit(ExitCode.Interrupted)
       this.signalName = signal ?? 'SIGINT'
       this.abort.abort(new InterruptedError(`Interrupted by ${this.signalName}.`))
     }
-    process.once('SIGINT', this.signalHandler)
-    process.once('SIGTERM', this.signalHandler)
+    process.on('SIGINT', this.signalHandler)
+    process.on('SIGTERM', this.signalHandler)
   }
 
   private signalName?: NodeJS.Signals
@@ -122,25 +128,60 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
   }
 
-  /** The logger handed to the library: stderr, redacted, verbose lines only with --verbose. */
+  /** The logger handed to the library: stderr, redacted, verbose lines only with --verbose; progress on the spinner. */
   protected logger(): Logger {
-    return streamLogger({verbose: Boolean(this.flags?.verbose || this.flags?.debug)})
+    return streamLogger({verbose: Boolean(this.flags?.verbose || this.flags?.debug), progress: (m) => this.showProgress(m)})
   }
 
   private waitTimer?: NodeJS.Timeout
 
   /**
-   * Progress for the library: each step is a --verbose line, and a step that is still the
-   * current one after 3 s is said on stderr ("waiting: …"), so no wait is silent.
+   * Progress for the library: each step is a --verbose line and the spinner's text; without a
+   * spinner (not a terminal, --json, CI), a step that is still the current one after 3 s is said
+   * on stderr ("waiting: …"), so no wait is silent.
    */
   protected progress(): (message: string) => void {
     const logger = this.logger()
+    const live = this.spinnerEnabled()
     return (message) => {
       logger.verbose(message)
+      if (live) {
+        this.showProgress(message)
+        return
+      }
       clearTimeout(this.waitTimer)
       this.waitTimer = setTimeout(() => process.stderr.write(`waiting: ${redactText(message)}…\n`), 3000)
       this.waitTimer.unref()
     }
+  }
+
+  private spinnerPromise?: Promise<Spinner>
+
+  private spinnerEnabled(): boolean {
+    return progressEnabled({stream: process.stderr, output: process.stdout, env: process.env, json: this.jsonEnabled()})
+  }
+
+  /**
+   * The progress spinner: on stderr when it is a terminal, never with --json, NO_COLOR or CI
+   * (then a no-op whose `print` writes plainly). Stopped before an error is printed and when
+   * the command ends, Ctrl+C included, so no spinner residue is left.
+   */
+  protected spinner(): Promise<Spinner> {
+    return (this.spinnerPromise ??= this.spinnerEnabled() ? startSpinner(process.stderr) : Promise.resolve(plainSpinner))
+  }
+
+  /** Sets the spinner's text (the current step). */
+  protected showProgress(text: string): void {
+    void this.spinner().then((s) => s.update(text))
+  }
+
+  private async stopProgress(): Promise<void> {
+    if (this.spinnerPromise) (await this.spinnerPromise).stop()
+  }
+
+  /** Characters for the pictures: Unicode on a UTF-8 locale, ASCII otherwise. */
+  protected get glyphs(): Glyphs {
+    return glyphsFor(process.env)
   }
 
   /** Colours for stdout (NO_COLOR / FORCE_COLOR / TTY aware). */
@@ -175,6 +216,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
+    await this.stopProgress()
     // A signal wins over whatever it caused (an aborted request, a failed step): it is an interrupt.
     const normalized = this.abort.signal.aborted && this.signalName ? this.interrupted() : normalizeError(error)
     const debug = this.flags?.debug ?? this.argv.includes('--debug')
@@ -189,6 +231,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected override async finally(error: Error | undefined): Promise<void> {
     clearTimeout(this.waitTimer)
+    await this.stopProgress()
     for (const context of this.azureContexts.splice(0)) context.close()
     if (this.signalHandler) {
       process.removeListener('SIGINT', this.signalHandler)
@@ -253,8 +296,10 @@ function validateBooleanEnv(...flagSets: Array<Record<string, {type?: string; en
 /** Turns whatever was thrown into an HcctlError with the right exit code. */
 export function normalizeError(error: unknown): HcctlError {
   if (isHcctlError(error)) {
-    // A typed flag's parser threw it; oclif wrapped its message ("Parsing --x \n\t… See more help").
-    if (/^Parsing --/.test(error.message)) error.message = error.message.split('\n\t')[1]?.split('\n')[0]?.trim() ?? error.message
+    // A typed error thrown by a custom flag's parse comes back wrapped in oclif's
+    // "Parsing --flag \n\t...\nSee more help with --help": keep our own message.
+    const wrapped = /^Parsing --\S+ \n\t([\s\S]*?)(?:\nSee more help with --help)?$/.exec(error.message)
+    if (wrapped) error.message = wrapped[1]!
     return error
   }
   const e = error as Error & {oclif?: {exit?: number}; code?: string}

@@ -77,3 +77,14 @@ export function isWildcardOrPublic(host: string): boolean {
 
 /** The longest SAS token lifetime hcctl signs: 30 days. */
 export const TOKEN_TTL_MAX_MS = 30 * 24 * 3_600_000
+
+/** A byte size with an optional unit (`4096`, `64K`, `50MB`, `1.5MiB`), as dd reads them. */
+export const sizeFlag = (options: {description: string; default: number; min?: number; max?: number}) =>
+  Flags.custom<number>({
+    description: `${options.description} Bytes, or with a unit: 64K, 50MB, 1.5MiB (K/M/G are 1024-based, kB/MB/GB 1000-based).`,
+    default: options.default,
+    parse: async (input, _ctx, opts) => {
+      const {parseByteSize} = await import('../lib/output/size.js')
+      return parseByteSize(input, `--${opts.name}`, {min: options.min, max: options.max})
+    },
+  })()

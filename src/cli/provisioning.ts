@@ -29,6 +29,7 @@ export abstract class ProvisioningCommand<T extends typeof Command> extends Base
   protected async hybrid(options: {dryRun?: boolean; cleanup?: boolean} = {}): Promise<HybridContext> {
     const azure = await this.azure(undefined, options.cleanup ? {unabortable: true} : undefined)
     const logger = this.logger()
+    this.showProgress('reading from Azure Resource Manager')
     let port: Promise<RelayPort> | undefined
     const relayPort = () =>
       (port ??= (async () => {
@@ -49,13 +50,17 @@ export abstract class ProvisioningCommand<T extends typeof Command> extends Base
       dryRun: options.dryRun,
       signal: this.abort.signal,
       warn: (m) => logger.warn(m),
-      progress: (m) => logger.verbose(m),
+      progress: (m) => {
+        logger.verbose(m)
+        this.showProgress(m)
+      },
     }
   }
 
   /** Asks a yes/no question on a TTY; off a TTY it refuses (pass --yes). */
   protected async confirm(question: string): Promise<boolean> {
     if (!process.stdin.isTTY || !process.stderr.isTTY) return false
+    ;(await this.spinner()).pause()
     const {createInterface} = await import('node:readline/promises')
     const rl = createInterface({input: process.stdin, output: process.stderr})
     // On a terminal readline takes Ctrl+C itself: it is the same interrupt as a SIGINT.
@@ -95,6 +100,11 @@ function mark(s: Step, c: {green: (t: string) => string; yellow: (t: string) => 
 function describe(s: Step): string {
   const past: Record<Step['action'], string> = {create: 'created', update: 'updated', delete: 'deleted', 'regenerate-key': 'regenerated a key of', none: 'unchanged'}
   const future: Record<Step['action'], string> = {create: 'would create', update: 'would update', delete: 'would delete', 'regenerate-key': 'would regenerate a key of', none: 'unchanged'}
-  const text = s.status === 'planned' ? future[s.action] : past[s.action]
-  return `${text} ${s.resource}${s.detail ? ` (${s.detail})` : ''}`
+  // An app's hybrid connection resource is the attachment, not the app: "deleted app X" would
+  // read as if the app itself were gone.
+  const attachment: Partial<Record<Step['action'], [string, string]>> = {create: ['attached', 'would attach'], update: ['updated the attachment of', 'would update the attachment of'], delete: ['detached', 'would detach']}
+  const forApp = s.resource.startsWith('app ') ? attachment[s.action] : undefined
+  const text = forApp ? forApp[s.status === 'planned' ? 1 : 0] : s.status === 'planned' ? future[s.action] : past[s.action]
+  const detail = forApp && s.detail ? s.detail.replace(/^detached /, '') : s.detail
+  return forApp && s.action === 'delete' && detail ? `${text} ${s.resource} ${detail}` : `${text} ${s.resource}${detail ? ` (${detail})` : ''}`
 }

@@ -12,7 +12,23 @@ export default class Agent extends BaseCommand<typeof Agent> {
 
 Hybrid connections come from --connection-string (repeatable; the Listen "gateway connection string"), HCCTL_AGENT_CONNECTION_STRINGS (one per line or comma-separated), --config agent.yaml, or a name with --namespace and --resource-group (through ARM, using or creating the defaultListener rule).
 
-One log line per connection goes to stderr (text, or JSON with --log-format json). --health serves /healthz and /metrics (Prometheus). SIGINT/SIGTERM stop accepting, let open tunnels finish for up to --drain-timeout, and exit 0.`
+One log line per connection goes to stderr (text, or JSON with --log-format json). --health serves /healthz and /metrics (Prometheus). SIGINT/SIGTERM stop accepting, let open tunnels finish for up to --drain-timeout, and exit 0.
+
+Exit codes. At start-up, before it listens: 2 for a bad flag or config file, 4 when a hybrid connection or rule does not exist, 5 when the sign-in or the key is refused. Once listening: 0 after SIGINT/SIGTERM, 3 when every hybrid connection has stopped for good (deleted, or the rule lost Listen).
+
+Agent config file (--config; YAML, or JSON with the same keys; every key optional except hybridConnections; flags override it):
+
+  hybridConnections:
+    - connectionString: "Endpoint=sb://NS.servicebus.windows.net/;SharedAccessKeyName=defaultListener;SharedAccessKey=...;EntityPath=HC"
+    - connectionStringEnv: HC2_CONNECTION_STRING    # from an environment variable
+    - connectionStringFile: /run/secrets/hc3        # from a file (a mounted Secret)
+    - {name: ldap01, namespace: contoso-relay, resourceGroup: onprem-rg}   # through ARM
+  health: 127.0.0.1:9090     # /healthz and /metrics
+  logFormat: text            # or json
+  drainTimeout: 30s
+  connectTimeout: 10s
+  idleTimeout: 0             # 0 = never
+  tokenTtl: 3600             # seconds; renewed at half-life`
 
   static override examples = [
     '<%= config.bin %> agent --connection-string "Endpoint=sb://contoso-relay.servicebus.windows.net/;SharedAccessKeyName=defaultListener;SharedAccessKey=...;EntityPath=sql01" --health 127.0.0.1:9090',
@@ -43,6 +59,11 @@ One log line per connection goes to stderr (text, or JSON with --log-format json
     const {startAgentCommand} = await import('../cli/agent-command.js')
     const {armResolvers} = await import('../lib/relay/arm-lookup.js')
     const f = this.flags
+    // On a terminal: a one-line live status under the log lines.
+    const spinner = await this.spinner()
+    const {AgentStatus} = await import('../cli/agent-status.js')
+    const status = new AgentStatus()
+    if (spinner.live) spinner.update(status.line())
     return startAgentCommand({
       hybridConnection: this.args['hybrid-connection'],
       namespace: f.namespace,
@@ -61,6 +82,7 @@ One log line per connection goes to stderr (text, or JSON with --log-format json
       endpointRefreshMs: f['endpoint-refresh'],
       signal: this.abort.signal,
       writeLog: (line) => process.stderr.write(line + '\n'),
+      onRecord: spinner.live ? (r) => spinner.update(status.add(r)) : undefined,
       resolveArm: armResolvers(() => this.azure(), this.abort.signal).listener,
     })
   }

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {ProvisioningCommand} from '../cli/provisioning.js'
 import {azureFlags, durationFlag} from '../cli/flags.js'
-import type {CheckRunResult} from '../lib/diagnose/check/index.js'
+import type {CheckResult, CheckRunResult} from '../lib/diagnose/check/index.js'
 import {ExitCode, UsageError} from '../lib/errors.js'
 
 export default class Check extends ProvisioningCommand<typeof Check> {
@@ -55,6 +55,10 @@ export default class Check extends ProvisioningCommand<typeof Check> {
     const ctx = await this.hybrid()
     const {runCheck} = await import('../lib/diagnose/check/index.js')
     const logger = this.logger()
+    const spinner = await this.spinner()
+    const live = spinner.live ? await this.liveLines() : undefined
+    let done = 0
+    spinner.update('checking')
     const result = await runCheck({
       cloud: this.cloud(f.cloud),
       arm: ctx.arm,
@@ -68,14 +72,30 @@ export default class Check extends ProvisioningCommand<typeof Check> {
       timeoutMs: f.timeout,
       now: offset ? () => Date.now() + offset : undefined,
       signal: this.abort.signal,
-      onResult: (r) => logger.verbose(`${r.status} ${r.id}${r.target ? ` (${r.target})` : ''}: ${r.evidence[0] ?? ''}`),
+      onResult: (r) => {
+        logger.verbose(`${r.status} ${r.id}${r.target ? ` (${r.target})` : ''}: ${r.evidence[0] ?? ''}`)
+        for (const line of live?.(r) ?? []) spinner.print(line)
+        spinner.update(`checking: ${++done} done, last ${r.id}${r.target ? ` (${r.target})` : ''}`)
+      },
     })
+    spinner.stop()
     this.stopIfInterrupted()
     if (!this.jsonEnabled()) {
-      const {renderReport} = await import('../lib/diagnose/check/render.js')
-      this.log(renderReport(result, this.color))
+      const {renderReport, renderReportTail} = await import('../lib/diagnose/check/render.js')
+      // On a terminal the results were printed as they came: only the tail is left.
+      this.log(live ? renderReportTail(result, this.color, this.glyphs) : renderReport(result, this.color, this.glyphs))
     }
     return result
+  }
+
+  /** Lines of each result as it completes, aligned on every check's id and title. */
+  private async liveLines(): Promise<(r: CheckResult) => string[]> {
+    const [{liveReport, reportWidth}, {APP_CHECKS}, {perHybridConnectionChecks}] = await Promise.all([
+      import('../lib/diagnose/check/render.js'),
+      import('../lib/diagnose/check/hybrid.js'),
+      import('../lib/diagnose/check/index.js'),
+    ])
+    return liveReport(reportWidth([...APP_CHECKS, ...perHybridConnectionChecks(true), ...perHybridConnectionChecks(false)]), this.color)
   }
 }
 

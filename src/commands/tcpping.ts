@@ -70,11 +70,12 @@ export default class TcpPing extends BaseCommand<typeof TcpPing> {
         onAttempt: human ? (a) => this.log(formatAttempt(a)) : undefined,
       })
     }
-    if (human) this.log(formatSummary(result))
+    if (human) this.log(formatSummary(result, this.glyphs))
     return result
   }
 
   private async remote(o: {host: string; port: number; count: number; timeoutMs: number; minSuccess?: number; app: string; slot?: string; resourceGroup: string}): Promise<TcpPingResult> {
+    this.showProgress(`running tcpping inside ${o.app} (Kudu command API)`)
     const azure = await this.azure(this.flags)
     const {tcpPingFromApp} = await import('../lib/diagnose/tcpping-remote.js')
     return tcpPingFromApp({

@@ -5,7 +5,7 @@ import {azureFlags} from '../cli/flags.js'
 import type {DecodedTokenResult, TokenCacheClearedResult, TokenResult} from '../lib/azure/token.js'
 
 export default class Token extends BaseCommand<typeof Token> {
-  static override summary = 'Print an access token for scripts (or, with --decode, its claims and expiry).'
+  static override summary = 'Print an access token for scripts (or, with --decode, its header, claims and expiry).'
   static override description =
     'Uses the same sign-in as every other command (--access-token, the cloud profile, then DefaultAzureCredential: environment service principal, workload identity, managed identity, Azure CLI). The default scope is the cloud\'s ARM audience + /.default. The token goes to stdout and nowhere else; --decode shows its header, claims and expiry instead of the token. Signed-in tokens are cached across commands until 5 minutes before they expire (HCCTL_CONFIG_DIR or ~/.hcctl/token-cache.json, mode 0600; HCCTL_TOKEN_CACHE=0 turns it off); --clear-cache empties that cache.'
   static override examples = [
@@ -34,7 +34,7 @@ export default class Token extends BaseCommand<typeof Token> {
     if (this.flags.decode) {
       const decoded = decodeAccessToken(result)
       if (!this.jsonEnabled()) {
-        this.log(JSON.stringify(decoded.claims, null, 2))
+        this.log(JSON.stringify({header: decoded.header, claims: decoded.claims}, null, 2))
         if (decoded.expiresOn) process.stderr.write(`expires ${decoded.expiresOn} (in ${Math.round((decoded.expiresInSeconds ?? 0) / 60)} min)\n`)
       }
       return decoded

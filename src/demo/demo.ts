@@ -4,7 +4,8 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
 import {request as httpRequest} from 'node:http'
 import {type AddressInfo} from 'node:net'
-import {tmpdir} from 'node:os'
+import {lookup} from 'node:dns/promises'
+import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -77,10 +78,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   try {
     emulator = await startEmulator({stateDir, inMemory: true, seed: SEED})
     print({kind: 'info', text: `emulator ready: arm=${emulator.armUrl} relay=wss://${emulator.relayAddress.host}:${emulator.relayAddress.port} (in memory)`})
-    const inventory = await startInventoryService()
+    const host = await demoHost()
+    const inventory = await startInventoryService(host.address)
     service = inventory.server
-    const endpoint = `localhost:${inventory.port}`
-    print({kind: 'info', text: `on-premises stand-in: an inventory API on ${endpoint} (only the agent talks to it)`})
+    const endpoint = `${host.name}:${inventory.port}`
+    print({kind: 'info', text: `on-premises stand-in: an inventory API on ${endpoint} (${host.address}; only the agent talks to it)`})
 
     const env = {HCCTL_CLOUD: 'emulator', HCCTL_EMULATOR_STATE: stateDir}
     const cli = (title: string, args: string[], expected = 0) => runStep(title, args, env, expected, steps, print, options.signal)
@@ -227,8 +229,24 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer)
 }
 
-/** The on-premises stand-in: a tiny HTTP inventory API on 127.0.0.1. */
-async function startInventoryService(): Promise<{server: Server; port: number}> {
+/**
+ * The endpoint's host: this machine's name, as a real endpoint is a DNS name the agent host
+ * resolves (App Service redirects by name; `localhost` or an IP would make `check` warn). The
+ * service listens on the address the agent will get for that name (loopback on most
+ * machines). Only when the name does not resolve does the demo fall back to `localhost`.
+ */
+async function demoHost(): Promise<{name: string; address: string}> {
+  const name = hostname()
+  try {
+    if (name && !/^localhost$/i.test(name)) return {name, address: (await lookup(name)).address}
+  } catch {
+    // The host name does not resolve here: fall back below.
+  }
+  return {name: 'localhost', address: '127.0.0.1'}
+}
+
+/** The on-premises stand-in: a tiny HTTP inventory API on one address of this machine. */
+async function startInventoryService(address: string): Promise<{server: Server; port: number}> {
   const server = createServer((req, res) => {
     const sku = /^\/items\/([\w-]+)$/.exec(req.url ?? '')?.[1]
     res.setHeader('content-type', 'application/json')
@@ -239,7 +257,7 @@ async function startInventoryService(): Promise<{server: Server; port: number}> 
     }
     res.end(JSON.stringify({sku, inStock: 17, warehouse: 'on-premises'}))
   })
-  server.listen(0, '127.0.0.1')
+  server.listen(0, address)
   await once(server, 'listening')
   return {server, port: (server.address() as AddressInfo).port}
 }

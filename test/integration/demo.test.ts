@@ -17,6 +17,11 @@ describe('hcctl demo (real process, everything on loopback)', function () {
     // The diagnosis fails before the agent runs and passes after.
     const checks = result.steps.filter((s) => s.command.startsWith('hcctl check'))
     assert.deepEqual(checks.map((s) => s.exitCode), [3, 0])
+    // A clean run: the endpoint is a name the agent resolves, so the final check warns about
+    // nothing but redundancy (the demo runs one agent).
+    const warnings = [...new Set(checks[1]!.output.split('\n').filter((l) => /^! \S/.test(l)).map((l) => l.split(/[\s(:]+/)[1]))]
+    assert.deepEqual(warnings, ['listener.redundancy'], checks[1]!.output)
+    assert.doesNotMatch(result.steps[0]!.output + checks[1]!.output, /! config\.endpoint-host|is localhost/)
     // No secret reaches the output: not the gateway connection string, not a key.
     assert.doesNotMatch(r.stdout + r.stderr, /SharedAccessKey=(?!\*\*\*)/)
     assert.doesNotMatch(r.stdout + r.stderr, /sig=(?!\*\*\*)[A-Za-z0-9%]/)

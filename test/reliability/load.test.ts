@@ -17,8 +17,6 @@ const BYTES = scaled(4 * 1024 * 1024, 64 * 1024)
 const DRAINING = scaled(50, 2)
 const CHUNK = 64 * 1024
 const TRANSFER_BOUND_MS = 150_000
-/** The dataplane helper is making tunnels half-close; until that lands on main the variant waits. */
-const HALF_CLOSE_READY = false
 
 interface Transfer {
   sentSha: string
@@ -139,9 +137,6 @@ describe('reliability: integrity under load and shutdown (forward → relay → 
   })
 
   it(`again with half of the clients half-closing after their last byte`, async function () {
-    // Pending until the dataplane branch's half-close is on main: today a client's FIN ends the
-    // tunnel and the echo of its last bytes is lost. Flip HALF_CLOSE_READY when it lands.
-    if (!HALF_CLOSE_READY) return this.skip()
     const {agent, forward, port} = await startPair()
     try {
       const results = await Promise.all(Array.from({length: TUNNELS}, (_, i) => transfer(port, BYTES, {halfClose: i % 2 === 0})))

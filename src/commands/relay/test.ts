@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {ProvisioningCommand} from '../../cli/provisioning.js'
-import {azureFlags, durationFlag} from '../../cli/flags.js'
+import {azureFlags, durationFlag, sizeFlag} from '../../cli/flags.js'
 import type {RelayTestRun} from '../../lib/diagnose/relay-test-setup.js'
 import {ExitCode, UsageError} from '../../lib/errors.js'
 
@@ -24,8 +24,8 @@ export default class RelayTest extends ProvisioningCommand<typeof RelayTest> {
     'connection-string': Flags.string({description: 'A connection string with Listen and Send, or give two (Listen and Send). Needs no ARM access.', multiple: true, exclusive: ['scratch']}),
     scratch: Flags.boolean({description: 'Test on a temporary hybrid connection, created and deleted by the run (no agent can interfere).'}),
     count: Flags.integer({description: 'Messages to echo.', default: 20, min: 1, max: 100_000}),
-    size: Flags.integer({description: 'Bytes per message.', default: 1024, min: 4, max: 1_048_576}),
-    bulk: Flags.integer({description: 'Bytes of the bulk transfer (0 to skip).', default: 4 * 1_048_576, min: 0, max: 1_073_741_824}),
+    size: sizeFlag({description: 'Bytes per message.', default: 1024, min: 4, max: 1_048_576}),
+    bulk: sizeFlag({description: 'Bytes of the bulk transfer (0 to skip).', default: 4 * 1_048_576, min: 0, max: 1_073_741_824}),
     connections: Flags.integer({description: 'Sender connections to open (each connect is timed).', default: 3, min: 1, max: 100}),
     timeout: durationFlag({description: 'Timeout of each connect (with its retries) and each echo.', default: 10_000, defaultHelp: async () => '10s', minMs: 1}),
   }
@@ -38,7 +38,12 @@ export default class RelayTest extends ProvisioningCommand<typeof RelayTest> {
     }
     if (f.scratch && this.args.hybridConnection) throw new UsageError('--scratch creates its own hybrid connection; leave out the name.', {code: 'ScratchWithName'})
     const logger = this.logger()
-    const {runRelayTest} = await import('../../lib/diagnose/relay-test-setup.js')
+    const spinner = await this.spinner()
+    const [{runRelayTest}, {formatRelayTestEvent, renderRelayTest}] = await Promise.all([
+      import('../../lib/diagnose/relay-test-setup.js'),
+      import('../../lib/diagnose/relay-test-render.js'),
+    ])
+    const rtts: number[] = []
     const ctx = cs?.length ? undefined : await this.hybrid()
     const cleanup = f.scratch ? await this.hybrid({cleanup: true}) : undefined
     const result = await runRelayTest({
@@ -53,13 +58,20 @@ export default class RelayTest extends ProvisioningCommand<typeof RelayTest> {
       timeoutMs: f.timeout,
       signal: this.abort.signal,
       progress: this.progress(),
+      onResult: (e) => {
+        if (e.kind === 'echo') {
+          if (e.rttMs !== undefined) rtts.push(e.rttMs)
+          spinner.update(`echo ${e.seq}/${e.count}: ${e.rttMs === undefined ? 'lost' : `${e.rttMs} ms`}`)
+          return
+        }
+        const line = formatRelayTestEvent(e)
+        if (line && spinner.live) spinner.print(line)
+      },
     })
+    spinner.stop()
     for (const w of result.warnings) logger.warn(w)
     this.stopIfInterrupted()
-    if (!this.jsonEnabled()) {
-      const {renderRelayTest} = await import('../../lib/diagnose/relay-test-render.js')
-      this.log(renderRelayTest(result))
-    }
+    if (!this.jsonEnabled()) this.log(renderRelayTest(result, {rttSamplesMs: rtts, glyphs: this.glyphs}))
     return result
   }
 }

@@ -59,6 +59,7 @@ export async function followOperation(context: LroContext, method: HttpMethod, u
       })
     }
     logger.verbose(`  operation running; polling again in ${delay}ms`)
+    logger.progress?.(`waiting for the long-running operation on ${redactText(url.split('?')[0]!.split('/').slice(-2).join('/'))}`)
     await context.sleep(delay, context.signal)
   }
   const get = (target: string) => context.get(target, target === url)

@@ -32,7 +32,13 @@ export interface RelayTestOptions {
   listenerCountBefore?: number
   signal?: AbortSignal
   progress?: (message: string) => void
+  /** Each measurement as it happens (a connect, an echo), for people watching. */
+  onResult?: (event: RelayTestEvent) => void
 }
+
+export type RelayTestEvent =
+  | {kind: 'connect'; attempt: number; outcome: 'own' | 'foreign' | 'failed'; ms?: number; error?: string}
+  | {kind: 'echo'; seq: number; count: number; rttMs?: number}
 
 export interface RelayTestResult {
   hybridConnection: string
@@ -176,6 +182,7 @@ async function openConnections(o: RelayTestOptions, transport: RelayTransport, r
       const ms = round2(performance.now() - started)
       const stream = relayStream(conn.ws, {closeTimeoutMs: o.timeoutMs})
       stream.on('error', () => {})
+      o.onResult?.({kind: 'connect', attempt: out.attempted, outcome: ownTags.has(tag) ? 'own' : 'foreign', ms})
       if (ownTags.has(tag)) {
         out.connectTimes.push(ms)
         if (!out.kept) out.kept = stream
@@ -188,12 +195,14 @@ async function openConnections(o: RelayTestOptions, transport: RelayTransport, r
       if (isRelayError(error, 'RejectedByListener') && !ownTags.has(tag)) {
         // Another listener (an agent whose endpoint is down, say) refused it: not the relay path.
         out.foreign++
+        o.onResult?.({kind: 'connect', attempt: out.attempted, outcome: 'foreign'})
         continue
       }
       out.failed++
       const text = isRelayError(error) ? `${error.code}${error.status ? ` ${error.status}` : ''}${error.reason ? ` ${error.reason}` : ''}` : (error as Error).message
       const key = redactText(text).slice(0, 200)
       out.errors.set(key, (out.errors.get(key) ?? 0) + 1)
+      o.onResult?.({kind: 'connect', attempt: out.attempted, outcome: 'failed', error: key})
       if (isRelayError(error, 'RelayUnauthorized') || isRelayError(error, 'HybridConnectionNotFound')) break
     }
   }
@@ -235,6 +244,7 @@ async function echoRoundTrips(stream: RelayStream, o: RelayTestOptions): Promise
     })
     waiting = undefined
     if (answered !== undefined) rtts.push(answered - sent)
+    o.onResult?.({kind: 'echo', seq, count: o.count, ...(answered === undefined ? {} : {rttMs: round2(answered - sent)})})
   }
   stream.off('data', onData)
   return rtts

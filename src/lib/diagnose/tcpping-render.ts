@@ -1,3 +1,5 @@
+import type {Glyphs} from '../output/glyphs.js'
+import {renderHistogram} from '../output/histogram.js'
 import type {TcpPingAttempt, TcpPingResult} from './tcpping.js'
 
 /** Lines for people, PsPing-like. Pure: the command writes them. */
@@ -23,7 +25,8 @@ export function formatAttempt(a: TcpPingAttempt): string {
   return `  ${a.seq}:${to} ${a.error}${a.timeMs !== undefined && a.error === 'timed out' ? ` after ${a.timeMs} ms` : ''}${why}`
 }
 
-export function formatSummary(r: TcpPingResult): string {
+/** The summary; with glyphs, the connect-time histogram under it (from two connected attempts). */
+export function formatSummary(r: TcpPingResult, glyphs?: Glyphs): string {
   const s = r.summary
   const lines = [
     '',
@@ -41,5 +44,7 @@ export function formatSummary(r: TcpPingResult): string {
         : '  Note: this ran inside the app (Kudu); no hybrid connection of the app matches this host:port.',
     )
   }
+  const times = r.attempts.filter((a) => a.connected && a.timeMs !== undefined).map((a) => a.timeMs!)
+  if (glyphs && times.length > 1) lines.push('', renderHistogram(times, {glyphs, title: `  Connect-time histogram (ms, ${times.length} connects)`}).replace(/\n/g, '\n  '))
   return lines.join('\n')
 }

@@ -16,9 +16,11 @@ export interface Logger {
 
 export const silentLogger: Logger = {verbose() {}, warn() {}}
 
-export function streamLogger(options: {verbose: boolean; write?: (line: string) => void}): Logger {
+export function streamLogger(options: {verbose: boolean; write?: (line: string) => void; progress?: (message: string) => void}): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'))
+  const progress = options.progress
   return {
+    ...(progress ? {progress: (message: string) => progress(redactText(message))} : {}),
     verbose(message) {
       if (options.verbose) write(redactText(message))
     },

@@ -140,8 +140,18 @@ async function parseConfigFile(path: string, options: LoadAgentConfigOptions): P
   const {parse} = await import('yaml')
   let doc: unknown
   try {
+    // YAML is a superset of JSON: one parser reads both, and the error names what was meant.
     doc = parse(text, {logLevel: 'error'})
   } catch (error) {
+    if (/\.json$/i.test(path) || /^\s*[{[]/.test(text)) {
+      let why = (error as Error).message
+      try {
+        JSON.parse(text)
+      } catch (jsonError) {
+        why = (jsonError as Error).message
+      }
+      throw bad(path, `it is not valid JSON (${why.split('\n')[0]})`)
+    }
     throw bad(path, `it is not valid YAML (${(error as Error).message.split('\n')[0]})`)
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw bad(path, 'it is not a mapping with a hybridConnections list')
@@ -218,6 +228,6 @@ export function parseDurationSeconds(text: string): number {
 function bad(path: string, why: string): UsageError {
   return new UsageError(`The agent config ${path} is invalid: ${why}.`, {
     code: 'InvalidAgentConfig',
-    suggestions: ['See `hcctl agent --help` for the file format (hybridConnections: - connectionString | connectionStringEnv | connectionStringFile | name+namespace).'],
+    suggestions: ['See "Agent config file" in `hcctl agent --help` for the file format, or deploy/agent.example.yaml (hybridConnections: - connectionString | connectionStringEnv | connectionStringFile | name+namespace).'],
   })
 }
