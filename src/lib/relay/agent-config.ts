@@ -3,7 +3,6 @@ import {readFileSync} from 'node:fs'
 import {tryParseDuration} from '../duration.js'
 import {UsageError} from '../errors.js'
 import {parseConnectionString, type RelayConnectionString} from './connection-string.js'
-import {type Endpoint, readHostPort} from './endpoint.js'
 
 /**
  * What `hcctl agent` listens on, from three sources merged in this order: `--connection-string`

@@ -20,7 +20,7 @@ export async function serveHealth(address: {host: string; port: number}, agent: 
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new HcctlError(`Cannot serve health on ${address.host}:${address.port}: ${e.code ?? e.message}.`, 6, {code: 'HealthAddressInUse', suggestions: ['Choose another --health address, or omit it.']})),
+      reject(new HcctlError(`Cannot serve health on ${address.host}:${address.port}: ${e.code ?? e.message}.`, ExitCode.Conflict, {code: 'HealthAddressInUse', suggestions: ['Choose another --health address, or omit it.']})),
     )
     server.listen(address.port, address.host, () => resolve())
   })
