@@ -6,6 +6,7 @@
 //   dist/commands.js        every command class, for oclif's `explicit` command strategy
 //   dist/index.js           the library (`import ... from 'hcctl'`)
 //   dist/emulator/index.js  the emulator (`import ... from 'hcctl/emulator'`)
+//   dist/cli/hooks/*.js     oclif's init (--version --json) and command_not_found hooks
 //   dist/chunks/*.js        code shared by those, and each `await import()` kept lazy
 //   dist/**/*.d.ts          type declarations (tsc, which also type-checks)
 //
@@ -75,16 +76,9 @@ const plugin = {
 rmSync(DIST, {recursive: true, force: true})
 execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--emitDeclarationOnly'], {stdio: 'inherit'})
 
-await esbuild.build({
+const common = {
   absWorkingDir: ROOT,
-  entryPoints: {
-    cli: 'src/cli/run.ts',
-    commands: 'hcctl:commands',
-    index: 'src/index.ts',
-    'emulator/index': 'src/emulator/index.ts',
-  },
   outdir: DIST,
-  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -100,4 +94,18 @@ await esbuild.build({
   // Bundled CommonJS (@oclif/core) calls require(): give ESM chunks one.
   banner: {js: "import {createRequire as __hcctlRequire} from 'node:module';const require=__hcctlRequire(import.meta.url);"},
   plugins: [plugin],
+}
+
+await esbuild.build({
+  ...common,
+  entryPoints: {
+    cli: 'src/cli/run.ts',
+    commands: 'hcctl:commands',
+    // oclif loads hooks by path: the init hook answers --version --json, the other unknown commands.
+    'cli/hooks/version-json': 'src/cli/hooks/version-json.ts',
+    'cli/hooks/command-not-found': 'src/cli/hooks/command-not-found.ts',
+    index: 'src/index.ts',
+    'emulator/index': 'src/emulator/index.ts',
+  },
+  chunkNames: 'chunks/[name]-[hash]',
 })

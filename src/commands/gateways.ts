@@ -6,6 +6,7 @@ import type {GatewaysResult} from '../lib/diagnose/gateways.js'
 import {ExitCode, NotFoundError} from '../lib/errors.js'
 
 export default class Gateways extends ProvisioningCommand<typeof Gateways> {
+  static override failedResultExitCode = ExitCode.CheckFailed
   static override summary = 'The 256 relay gateway names a firewall must allow for a namespace, and whether this machine reaches them.'
   static override description =
     'Reads the namespace\'s stamp from its DNS aliases (or --stamp) and prints G0…G127-prod-STAMP-sb and GV0…GV127-prod-STAMP-sb under the cloud\'s relay suffix, one per line (--format csv|json for a firewall team). --resolve adds addresses; --probe resolves, connects (TCP 443) and shakes hands (TLS) with every name, a bounded number at a time within --deadline, and exits 3 when any is blocked, listing them on stderr. With --resource-group the namespace is first looked up through ARM (exit 4 when missing).'
@@ -50,7 +51,6 @@ export default class Gateways extends ProvisioningCommand<typeof Gateways> {
         for (const g of result.gateways) if ('status' in g && g.status === 'blocked') this.logToStderr(`blocked: ${g.name} (${g.error})`)
       }
     }
-    if (!result.ok) process.exitCode = ExitCode.CheckFailed
     return result
   }
 }

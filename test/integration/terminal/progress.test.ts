@@ -115,12 +115,13 @@ describe('progress on a terminal (tmux pseudo-terminal)', function () {
     assert.match(piped.raw(), /created namespace/)
   })
 
-  it('Ctrl+C ends cleanly: no spinner residue, the cursor back, an error line and exit 1', async () => {
+  it('Ctrl+C ends cleanly: no spinner residue, the cursor back, one interrupt line and exit 130', async () => {
     const pane = await inPane(create('tty4'))
     await until('a spinner frame', () => FRAMES.test(pane.raw()))
     pane.press('C-c')
     const code = await until('the exit code', pane.exitCode, 30_000)
-    assert.equal(code, 1, pane.screen())
+    assert.equal(code, 130, pane.screen())
+    assert.match(pane.screen(), /Interrupted by SIGINT/)
     const screen = pane.screen()
     assert.doesNotMatch(screen, FRAMES, `spinner residue:\n${screen}`)
     assert.match(screen, /Error: /)
