@@ -1,4 +1,3 @@
-import type {IncomingMessage, ServerResponse} from 'node:http'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
@@ -11,11 +10,12 @@ import {type CertificateAuthority, createCertificateAuthority, createServerCerti
 import type {ArmEnv} from './arm/context.js'
 import {handleMetadata, isMetadataPath} from './arm/metadata.js'
 import {ArmRouter} from './arm/router.js'
-import type {CreateRelayBroker, RelayBroker, RelayFaults} from './contracts.js'
+import type {CreateRelayBroker, RelayBroker} from './contracts.js'
 import {StateRelayDirectory} from './directory.js'
-import {ArmFaultState, type FaultSpec, parseFaultSpec, RelayDoorFaults} from './faults.js'
+import {adminHandler, FaultControl} from './admin.js'
+import type {FaultSpec} from './faults.js'
 import {startGatewayStandIn} from './gateways.js'
-import {HttpError, readBody, sendJson} from './http.js'
+import {HttpError, sendJson} from './http.js'
 import {createRelayBroker} from './relay/broker.js'
 import {AppSandbox, type RelayDialer} from './sandbox.js'
 import {applySeed, loadSeed, type SeedFile} from './seed.js'
@@ -123,6 +123,34 @@ async function loadTls(dir: string): Promise<TlsFiles> {
 }
 
 /**
+ * Writes profile.json (the cloud profile hcctl and the tests use, mode 0600: it holds the
+ * default principal's secret) and ca-bundle.pem, for tools that take one CA bundle (the Azure
+ * CLI's REQUESTS_CA_BUNDLE, SSL_CERT_FILE, curl --cacert): Node's public roots plus our CA.
+ */
+function writeProfile(
+  stateDir: string,
+  o: {armUrl: string; port: number; caCert: string; resolver: CloudProfile['resolver']; defaults: NonNullable<CloudProfile['defaults']>},
+): {profile: CloudProfile; profilePath: string; caPath: string} {
+  writeFileSync(join(stateDir, 'ca-bundle.pem'), [...rootCertificates, o.caCert.trim()].join('\n') + '\n')
+  const profile: CloudProfile = {
+    name: 'emulator',
+    armEndpoint: o.armUrl,
+    armAudience: o.armUrl,
+    authorityHost: o.armUrl,
+    relaySuffix: EMULATOR_RELAY_SUFFIX,
+    appServiceSuffix: EMULATOR_APP_SERVICE_SUFFIX,
+    caPath: 'ca.pem',
+    relayAddress: {host: '127.0.0.1', port: o.port},
+    resolver: o.resolver,
+    disableInstanceDiscovery: true,
+    defaults: o.defaults,
+  }
+  const profilePath = join(stateDir, 'profile.json')
+  writeFileSync(profilePath, JSON.stringify(profile, null, 2) + '\n', {mode: 0o600})
+  return {profile, profilePath, caPath: join(stateDir, 'ca.pem')}
+}
+
+/**
  * Starts the emulator: one HTTPS server on 127.0.0.1 serving ARM, the token service, the admin
  * endpoint and (handed to the broker) the relay. Resolves when it listens and profile.json is written.
  */
@@ -172,74 +200,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     pendingDeletes: new Map(),
     runCommand: (target, command) => sandbox.run(target, command),
   }
-  const armFaults = new ArmFaultState()
-  let relayFaults: RelayFaults = {}
-  const router = new ArmRouter({env, tokens, faults: armFaults, log})
-
-  const doorFaults = new RelayDoorFaults(() => broker.dropListeners())
-  const setFaults = (input: string | FaultSpec) => {
-    const spec = typeof input === 'string' ? parseFaultSpec(input) : input
-    armFaults.apply(spec)
-    doorFaults.apply(spec)
-    const next: RelayFaults = spec.reset ? {} : {...relayFaults}
-    for (const [k, v] of Object.entries(spec.relay)) {
-      if (v === undefined) delete (next as Record<string, unknown>)[k]
-      else (next as Record<string, unknown>)[k] = v
-    }
-    relayFaults = next
-    broker.setFaults({...relayFaults})
-    if (spec.dropListeners) {
-      const n = broker.dropListeners(spec.dropListeners.namespace, spec.dropListeners.name)
-      log(`faults: dropped ${n} listener control channel(s)`)
-    }
-  }
+  const faults = new FaultControl(broker, log)
+  const router = new ArmRouter({env, tokens, faults: faults.arm, log})
+  const setFaults = (input: string | FaultSpec) => faults.set(input)
   if (options.faults) setFaults(options.faults)
 
-  const admin = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
-    const path = url.pathname.toLowerCase().replace(/\/+$/, '')
-    if (path === '/emulator/info' && req.method === 'GET') {
-      return sendJson(res, 200, {name: 'hcctl-emulator', armUrl: armUrl(), relaySuffix: EMULATOR_RELAY_SUFFIX, tenantId: state.data.tenantId, inMemory, stateDir, pid: process.pid})
-    }
-    try {
-      const auth = router.authenticate(req)
-      if (auth.principal.role !== 'Contributor') {
-        throw new HttpError(403, {error: {code: 'AuthorizationFailed', message: 'Only the emulator\'s default (Contributor) principal may use the admin endpoint.'}})
-      }
-      if (path === '/emulator/admin/faults') {
-        if (req.method === 'GET') return sendJson(res, 200, {arm: armFaults.snapshot(), relay: relayFaults})
-        if (req.method === 'DELETE') {
-          setFaults('reset')
-          return sendJson(res, 200, {arm: armFaults.snapshot(), relay: relayFaults})
-        }
-        if (req.method === 'POST' || req.method === 'PUT') {
-          const raw = (await readBody(req, 64 * 1024)).toString('utf8').trim()
-          let spec = raw
-          if (raw.startsWith('{')) {
-            try {
-              spec = String((JSON.parse(raw) as {spec?: unknown}).spec ?? '')
-            } catch {
-              throw new HttpError(400, {error: {code: 'InvalidRequestContent', message: 'Send {"spec": "arm.429=2,..."} or the spec as text.'}})
-            }
-          }
-          try {
-            setFaults(spec)
-          } catch (error) {
-            throw new HttpError(400, {error: {code: 'InvalidFaultSpec', message: (error as Error).message}})
-          }
-          return sendJson(res, 200, {arm: armFaults.snapshot(), relay: relayFaults})
-        }
-      }
-      if (path === '/emulator/admin/relay/drop-listeners' && req.method === 'POST') {
-        const raw = (await readBody(req, 64 * 1024)).toString('utf8').trim()
-        const body = raw ? (JSON.parse(raw) as {namespace?: string; name?: string}) : {}
-        return sendJson(res, 200, {dropped: broker.dropListeners(body.namespace, body.name)})
-      }
-      throw new HttpError(404, {error: {code: 'NotFound', message: `No admin endpoint ${req.method} ${url.pathname}.`}})
-    } catch (error) {
-      if (error instanceof HttpError) return sendJson(res, error.status, error.body, error.headers)
-      throw error
-    }
-  }
+  const admin = adminHandler({armUrl, relaySuffix: EMULATOR_RELAY_SUFFIX, state, inMemory, stateDir, router, faults, broker})
 
   const server: Server = createServer({cert: tls.cert, key: tls.key}, (req, res) => {
     void (async () => {
@@ -260,7 +226,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     })()
   })
   server.on('upgrade', (req, socket, head) => {
-    const refused = broker.isRelayRequest(req) ? doorFaults.refuseUpgrade(req.url) : undefined
+    const refused = broker.isRelayRequest(req) ? faults.door.refuseUpgrade(req.url) : undefined
     if (refused) {
       socket.on('error', () => {})
       log(`faults: refused a listener upgrade with ${refused}`)
@@ -284,31 +250,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const {contributor, reader} = state.data.principals
   const tenantId = state.data.tenantId
   const subscriptionId = state.defaultSubscriptionId
-  const caPath = join(stateDir, 'ca.pem')
-  // For tools that take one CA bundle (the Azure CLI's REQUESTS_CA_BUNDLE, SSL_CERT_FILE, curl --cacert).
-  writeFileSync(join(stateDir, 'ca-bundle.pem'), [...rootCertificates, tls.ca.cert.trim()].join('\n') + '\n')
-  const profile: CloudProfile = {
-    name: 'emulator',
-    armEndpoint: armUrl(),
-    armAudience: armUrl(),
-    authorityHost: armUrl(),
-    relaySuffix: EMULATOR_RELAY_SUFFIX,
-    appServiceSuffix: EMULATOR_APP_SERVICE_SUFFIX,
-    caPath: 'ca.pem',
-    relayAddress: {host: '127.0.0.1', port},
+  const {profile, profilePath, caPath} = writeProfile(stateDir, {
+    armUrl: armUrl(),
+    port,
+    caCert: tls.ca.cert,
     resolver: gatewayStandIn.resolver,
-    disableInstanceDiscovery: true,
     defaults: {tenantId, clientId: contributor.clientId, clientSecret: contributor.clientSecret, subscriptionId},
-  }
+  })
   sandboxCloud.profile = {...profile, ca: tls.ca.cert, caPath}
-  const profilePath = join(stateDir, 'profile.json')
-  writeFileSync(profilePath, JSON.stringify(profile, null, 2) + '\n', {mode: 0o600})
   log(`listening on ${armUrl()} (state ${inMemory ? 'in memory' : join(stateDir, 'state.json')})`)
 
   let stopped: Promise<void> | undefined
   const stop = () => {
     stopped ??= (async () => {
-      doorFaults.stopRepeating()
+      faults.door.stopRepeating()
       const closed = new Promise<void>((r) => server.close(() => r()))
       server.closeAllConnections()
       await broker.close()
@@ -341,7 +296,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     tokens,
     broker,
     setFaults,
-    faultCounters: () => ({...doorFaults.counters}),
+    faultCounters: () => ({...faults.door.counters}),
     setPageSize: (size: number) => {
       pageSize = size
     },
