@@ -1,6 +1,6 @@
 import type {CloudProfile} from '../lib/azure/clouds.js'
 import {UsageError} from '../lib/errors.js'
-import type {armResolvers} from '../lib/relay/arm-lookup.js'
+import type {armResolvers} from '../lib/hybrid/connection-lookup.js'
 import {credentialsFromConnectionString, type HybridConnectionCredentials} from '../lib/relay/credentials.js'
 import type {Endpoint} from '../lib/relay/endpoint.js'
 import {type ForwardReady, type ForwardSummary, runForward} from '../lib/relay/forward.js'

@@ -57,7 +57,7 @@ Agent config file (--config; YAML, or JSON with the same keys; every key optiona
 
   async run(): Promise<AgentResult> {
     const {startAgentCommand} = await import('../cli/agent-command.js')
-    const {armResolvers} = await import('../lib/relay/arm-lookup.js')
+    const {armResolvers} = await import('../lib/hybrid/connection-lookup.js')
     const f = this.flags
     // On a terminal: a one-line live status under the log lines.
     const spinner = await this.spinner()

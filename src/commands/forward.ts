@@ -39,7 +39,7 @@ export default class Forward extends BaseCommand<typeof Forward> {
 
   async run(): Promise<ForwardResult> {
     const {startForwardCommand} = await import('../cli/forward-command.js')
-    const {armResolvers} = await import('../lib/relay/arm-lookup.js')
+    const {armResolvers} = await import('../lib/hybrid/connection-lookup.js')
     const f = this.flags
     return startForwardCommand({
       cloud: this.cloud(f.cloud),

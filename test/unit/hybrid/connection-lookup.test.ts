@@ -2,7 +2,7 @@ import {strict as assert} from 'node:assert'
 
 import type {ArmClient, ArmRequest, ArmResponse} from '../../../src/lib/azure/arm-types.js'
 import {PUBLIC_CLOUDS} from '../../../src/lib/azure/clouds.js'
-import {resolveAppHybridConnection, resolveHybridConnectionByName} from '../../../src/lib/relay/arm-lookup.js'
+import {resolveAppHybridConnection, resolveHybridConnectionByName} from '../../../src/lib/hybrid/connection-lookup.js'
 import {parseSasToken} from '../../../src/lib/relay/sas.js'
 
 const SUB = '00000000-0000-0000-0000-000000000001'
@@ -28,8 +28,9 @@ function fakeArm(resources: Record<string, unknown>): ArmClient & {calls: string
       calls.push(`GET ${path}`)
       return resources[path] as T | undefined
     },
-    async list<T>(): Promise<T[]> {
-      return []
+    async list<T>(path: string): Promise<T[]> {
+      calls.push(`GET ${path}`)
+      return ((resources[path] as {value?: T[]} | undefined)?.value ?? []) as T[]
     },
   }
 }

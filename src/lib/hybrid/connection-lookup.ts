@@ -1,15 +1,20 @@
 import type {ArmClient} from '../azure/arm-types.js'
 import {type CloudProfile, relayHost} from '../azure/clouds.js'
-import {hybridConnectionId, parseServerfarmId, siteId} from '../azure/resource-id.js'
+import {hybridConnectionId} from '../azure/resource-id.js'
 import {AuthError, NotFoundError, UsageError} from '../errors.js'
-import {credentialsFromKey, type HybridConnectionCredentials} from './credentials.js'
-import {type Endpoint, endpointFromMetadata} from './endpoint.js'
+import {credentialsFromKey, type HybridConnectionCredentials} from '../relay/credentials.js'
+import {type Endpoint, endpointFromMetadata} from '../relay/endpoint.js'
+import {DEFAULT_LISTENER, DEFAULT_SENDER} from './attach.js'
+import {relayOf} from './usages.js'
+import {WebApi} from './web.js'
 
 /**
- * ARM lookups for the agent and the forwarder (arm-surface.md §3, §5, §8): the hybrid
- * connection's endpoint (its userMetadata), the keys of its `defaultListener` / `defaultSender`
- * rule (created with exactly that right when missing, as App Service does), or the Send key an
- * app holds (plan-level listKeys). Keys stay in memory; nothing here prints them.
+ * Management-plane lookups that hand the data plane (agent, forward) ready connection details
+ * (arm-surface.md §3, §5, §8): the hybrid connection's endpoint (its userMetadata), the keys of
+ * its `defaultListener` / `defaultSender` rule (created with exactly that right when missing, as
+ * App Service does), or the Send key an app holds (plan-level listKeys, through WebApi). The
+ * Relay side is read with plain ARM calls rather than the Relay SDK, so that an agent starts
+ * without loading it. Keys stay in memory; nothing here prints them.
  */
 export interface ArmLookupContext {
   arm: ArmClient
@@ -54,7 +59,7 @@ export async function resolveHybridConnectionByName(
   const endpoint = endpointFromMetadata(hc.properties?.userMetadata)
   // The relay host comes from the cloud profile (the emulator's suffix, a sovereign cloud's).
   const host = relayHost(ctx.cloud, ref.namespace)
-  const ruleName = right === 'Listen' ? 'defaultListener' : 'defaultSender'
+  const ruleName = right === 'Listen' ? DEFAULT_LISTENER : DEFAULT_SENDER
   const ruleId = `${hcId}/authorizationRules/${ruleName}`
   const rule = await ctx.arm.get<AuthorizationRule>(ruleId, {allowNotFound: true, signal: ctx.signal})
   const rights = rule?.properties?.rights ?? []
@@ -71,44 +76,37 @@ export async function resolveHybridConnectionByName(
   return {credentials: credentialsFromKey({host, entity: ref.name, keyName: keys.keyName ?? ruleName, key: keys.primaryKey}), endpoint}
 }
 
-interface WebHybridConnection {
-  name?: string
-  properties?: {serviceBusNamespace?: string; serviceBusSuffix?: string; relayName?: string; hostname?: string; port?: number; sendKeyName?: string}
-}
-
 /** Sender credentials for `--app APP -g RG --hc NAME`: the key the app holds (plan-level listKeys). */
 export async function resolveAppHybridConnection(ctx: ArmLookupContext, ref: {app: string; resourceGroup?: string; slot?: string; hc: string}): Promise<ResolvedHybridConnection> {
   if (!ref.resourceGroup) throw new UsageError('--app needs --resource-group (the app\'s resource group).', {code: 'MissingResourceGroup'})
-  const site = siteId({subscriptionId: ctx.subscriptionId, resourceGroup: ref.resourceGroup, site: ref.app, slot: ref.slot})
-  const siteBody = await ctx.arm.get<{properties?: {serverFarmId?: string}}>(site, {allowNotFound: true, signal: ctx.signal})
-  if (!siteBody) throw new NotFoundError(`The app "${ref.app}" was not found in resource group ${ref.resourceGroup}.`, {code: 'AppNotFound'})
-  const list = await ctx.arm.get<{value?: WebHybridConnection[]} | WebHybridConnection>(`${site}/hybridConnectionRelays`, {signal: ctx.signal})
-  const items = list && 'value' in list && Array.isArray(list.value) ? list.value : list ? [list as WebHybridConnection] : []
-  const hc = items.find((i) => (i.properties?.relayName ?? i.name ?? '').toLowerCase() === ref.hc.toLowerCase())
-  if (!hc?.properties?.serviceBusNamespace) {
+  const web = new WebApi(ctx.arm, ctx.subscriptionId, ctx.signal)
+  const app = {resourceGroup: ref.resourceGroup, app: ref.app, ...(ref.slot ? {slot: ref.slot} : {})}
+  const site = await web.getSite(app)
+  if (!site) throw new NotFoundError(`The app "${ref.app}" was not found in resource group ${ref.resourceGroup}.`, {code: 'AppNotFound'})
+  const hc = (await web.listSiteRelays(app)).find((i) => relayOf(i)?.name.toLowerCase() === ref.hc.toLowerCase())
+  const relay = hc ? relayOf(hc) : undefined
+  if (!hc || !relay) {
     throw new NotFoundError(`The app "${ref.app}" has no hybrid connection "${ref.hc}".`, {
       code: 'HybridConnectionNotFound',
       suggestions: [`Attach it first (\`hcctl attach ${ref.hc} --app ${ref.app} ...\`), or list what it has with \`hcctl list --app ${ref.app} -g ${ref.resourceGroup}\`.`],
     })
   }
-  const p = hc.properties
-  const planId = siteBody.properties?.serverFarmId
+  const p = hc.properties ?? {}
+  const planId = site.properties?.serverFarmId
   if (!planId) throw new NotFoundError(`The app "${ref.app}" has no App Service plan (serverFarmId).`, {code: 'PlanNotFound'})
-  parseServerfarmId(planId)
-  const keyPath = `${planId}/hybridConnectionNamespaces/${encodeURIComponent(p.serviceBusNamespace!)}/relays/${encodeURIComponent(p.relayName ?? ref.hc)}/listKeys`
-  const key = (await ctx.arm.request<{properties?: {sendKeyName?: string; sendKeyValue?: string}}>({method: 'POST', path: keyPath, idempotent: true, signal: ctx.signal})).body
-  const keyName = key?.properties?.sendKeyName ?? p.sendKeyName
-  const keyValue = key?.properties?.sendKeyValue
+  const key = await web.listPlanRelayKey(planId, relay.namespace, relay.name)
+  const keyName = key?.sendKeyName ?? p.sendKeyName
+  const keyValue = key?.sendKeyValue
   if (!keyName || !keyValue) {
-    throw new AuthError(`The app "${ref.app}" holds no Send key for "${ref.hc}" (sendKeyValue is empty): the app cannot connect either.`, {
+    throw new AuthError(`The app "${ref.app}" holds no Send key for "${ref.hc}" (${key ? 'sendKeyValue is empty' : 'the plan\'s listKeys answered 404'}): the app cannot connect either.`, {
       code: 'EmptySendKey',
       suggestions: ['Re-attach the hybrid connection so the app gets the current key (`hcctl attach ...`), then retry.'],
     })
   }
   const suffix = p.serviceBusSuffix || ctx.cloud.relaySuffix
-  const host = `${p.serviceBusNamespace}${suffix.startsWith('.') ? suffix : `.${suffix}`}`.toLowerCase()
+  const host = `${relay.namespace}${suffix.startsWith('.') ? suffix : `.${suffix}`}`.toLowerCase()
   if (!p.hostname || !p.port) throw new UsageError(`The app's hybrid connection "${ref.hc}" has no hostname/port.`, {code: 'InvalidEndpointMetadata'})
-  return {credentials: credentialsFromKey({host, entity: p.relayName ?? ref.hc, keyName, key: keyValue}), endpoint: {host: p.hostname, port: p.port}}
+  return {credentials: credentialsFromKey({host, entity: relay.name, keyName, key: keyValue}), endpoint: {host: p.hostname, port: p.port}}
 }
 
 /** Resolvers for the commands: each builds on an ARM context obtained on first use. */
