@@ -83,12 +83,13 @@ const ARM_SEED = {
 function azAgainst(em) {
   const which = spawnSync('az', ['version', '--output', 'none'], {stdio: 'ignore', env: benchEnv({AZURE_CONFIG_DIR: tempDir('az-probe')})})
   if (which.error || which.status !== 0) return {skipped: 'az is not installed (or does not run): no Azure CLI row'}
-  const env = benchEnv({AZURE_CONFIG_DIR: tempDir('az'), REQUESTS_CA_BUNDLE: em.caPath, AZURE_CORE_COLLECT_TELEMETRY: 'false', AZURE_CORE_ONLY_SHOW_ERRORS: 'true', AZURE_CORE_NO_COLOR: 'true'})
+  const env = benchEnv({AZURE_CONFIG_DIR: tempDir('az'), REQUESTS_CA_BUNDLE: join(dirname(em.caPath), 'ca-bundle.pem'), AZURE_CORE_COLLECT_TELEMETRY: 'false', AZURE_CORE_ONLY_SHOW_ERRORS: 'true', AZURE_CORE_NO_COLOR: 'true'})
   const base = em.armUrl.replace(/\/+$/, '')
   const steps = [
-    ['cloud', 'register', '-n', 'hcctl-emulator', '--endpoint-resource-manager', `${base}/`, '--endpoint-active-directory', `${base}/adfs`, '--endpoint-active-directory-resource-id', 'https://management.core.windows.net/', '--endpoint-active-directory-graph-resource-id', 'https://graph.windows.net/'],
+    // The documented steps (docs/emulator.md, run by test/integration/azure-cli.test.ts).
+    ['cloud', 'register', '-n', 'hcctl-emulator', '--endpoint-resource-manager', base],
     ['cloud', 'set', '-n', 'hcctl-emulator'],
-    ['login', '--service-principal', '--tenant', 'adfs', '-u', em.principal.clientId, '-p', em.principal.clientSecret, '--allow-no-subscriptions', '--output', 'none'],
+    ['login', '--service-principal', '--tenant', em.tenantId, '--username', em.principal.clientId, `--password=${em.principal.clientSecret}`, '--allow-no-subscriptions', '--output', 'none'],
     ['account', 'set', '-s', em.subscriptionId],
     ['webapp', 'hybrid-connection', 'list', '-g', 'hcctl-demo', '-n', 'demo-app', '--output', 'none'],
   ]
