@@ -15,7 +15,8 @@ function run(command: string, args: string[], options: {cwd: string; env?: NodeJ
 }
 
 /**
- * The package as users get it: `npm pack` of this checkout (whatever the build puts in it),
+ * The package as users get it: `npm pack` of this checkout (`--ignore-scripts`: `npm test` has just
+ * built dist/ and the manifest, which `prepack` rebuilds for everyone else),
  * installed with `npm install -g` into an empty prefix. The tarball is the only source of hcctl;
  * its dependencies come from npm's local cache (`--offline`: `npm ci` filled it), so nothing
  * leaves the machine. The installed `hcctl` runs from that prefix, away from this checkout.
@@ -32,7 +33,7 @@ describe('the npm package: packed, installed globally into a clean prefix, and r
     dir = mkdtempSync(join(tmpdir(), 'hcctl-package-'))
     home = join(dir, 'home')
     mkdirSync(home)
-    const pack = await run(NPM, ['pack', '--json', '--pack-destination', dir], {cwd: ROOT, timeoutMs: 120_000})
+    const pack = await run(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {cwd: ROOT, timeoutMs: 120_000})
     assert.equal(pack.code, 0, `npm pack failed:\n${pack.stderr}`)
     packed = (JSON.parse(pack.stdout) as (typeof packed)[])[0]!
     const prefix = join(dir, 'prefix')
