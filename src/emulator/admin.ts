@@ -2,7 +2,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import type {ArmRouter} from './arm/router.js'
 import type {RelayBroker, RelayFaults} from './contracts.js'
-import {ArmFaultState, type FaultSpec, parseFaultSpec, RelayDoorFaults} from './faults.js'
+import {ArmFaultState, ArmRequestLog, type FaultSpec, parseFaultSpec, RelayDoorFaults} from './faults.js'
 import {HttpError, readBody, sendJson} from './http.js'
 import type {StateStore} from './state.js'
 
@@ -12,6 +12,8 @@ import type {StateStore} from './state.js'
  */
 export class FaultControl {
   readonly arm = new ArmFaultState()
+  /** Every ARM request with its arrival, answer, status and Retry-After (tests check the gaps). */
+  readonly requests = new ArmRequestLog()
   readonly door: RelayDoorFaults
   private relayFaults: RelayFaults = {}
 
@@ -58,7 +60,8 @@ export interface AdminContext {
 
 /**
  * `/emulator/info` (anonymous) and `/emulator/admin/...` (the Contributor principal only):
- * read, set and reset faults, and drop listener control channels on demand.
+ * read, set and reset faults, read (GET) or clear (DELETE) the ARM request log, and drop
+ * listener control channels on demand.
  */
 export function adminHandler(c: AdminContext): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
   const faultsBody = () => ({arm: c.faults.arm.snapshot(), relay: c.faults.relay})
@@ -81,6 +84,13 @@ export function adminHandler(c: AdminContext): (req: IncomingMessage, res: Serve
         if (req.method === 'POST' || req.method === 'PUT') {
           c.faults.set(await readFaultSpec(req))
           return sendJson(res, 200, faultsBody())
+        }
+      }
+      if (path === '/emulator/admin/requests') {
+        if (req.method === 'GET') return sendJson(res, 200, {value: c.faults.requests.all()})
+        if (req.method === 'DELETE') {
+          c.faults.requests.clear()
+          return sendJson(res, 200, {value: []})
         }
       }
       if (path === '/emulator/admin/relay/drop-listeners' && req.method === 'POST') {

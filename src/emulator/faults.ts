@@ -6,7 +6,15 @@ import type {RelayFaults} from './contracts.js'
  *   arm.429=N               the next N ARM requests answer 429 SubscriptionRequestsThrottled
  *   arm.retryAfter=S        Retry-After seconds on those 429s (default 1)
  *   arm.5xx=N               the next N ARM requests answer 503 (arm.500=N, arm.502=N ... pick the status)
+ *   arm.409=N, arm.412=N    the next N ARM requests answer 409 Conflict / 412 PreconditionFailed
  *   arm.latency=D           every ARM request waits D first (200ms, 1.5s, or plain milliseconds)
+ *   arm.rate429=P           each ARM request answers 429 with probability P (0..1), Retry-After as above
+ *   arm.rate503=P           each ARM request answers 503 with probability P (arm.rate500=P ... any 5xx)
+ *   arm.seed=N              seed of those draws (default 1): the same seed and the same requests give
+ *                           the same answers (a draw depends on the seed, the method, the path and how
+ *                           many times that method + path was asked before, not on arrival order)
+ *   arm.on=M                the forced answers above only hit requests whose method is M
+ *                           (GET, PUT, PATCH, POST, DELETE, `write` = all but GET, `all`; several: PUT|POST)
  *   relay.dropListeners=T   drop listener control channels now: T = all, NAMESPACE or NAMESPACE/HC
  *   relay.refuseRendezvous=STATUS   refuse every rendezvous with this HTTP status (0 = stop)
  *   relay.stallRendezvous=true|false   never answer senders' rendezvous
@@ -23,10 +31,15 @@ export interface ArmFaults {
   queue: number[]
   retryAfterSeconds: number
   latencyMs: number
+  /** Probabilistic answers: status → probability (0..1). */
+  rates: Record<string, number>
+  seed: number
+  /** Methods the forced answers apply to (undefined = every method). */
+  on?: string[]
 }
 
 export interface FaultSpec {
-  arm: Partial<ArmFaults> & {statuses?: Array<{status: number; count: number}>}
+  arm: Partial<Omit<ArmFaults, 'on'>> & {statuses?: Array<{status: number; count: number}>; on?: string[] | null}
   relay: RelayFaults
   dropListeners?: {namespace?: string; name?: string}
   /** Listener upgrades to refuse, and with which status. */
@@ -65,7 +78,13 @@ export function parseFaultSpec(spec: string): FaultSpec {
     if (eqAt <= 0) throw new FaultSpecError(`"${item}" is not key=value (e.g. arm.429=2)`)
     const key = item.slice(0, eqAt).trim().toLowerCase()
     const value = item.slice(eqAt + 1).trim()
-    const statusKey = /^arm\.(429|5\d\d|5xx)$/.exec(key)
+    const rateKey = /^arm\.rate(429|5\d\d|5xx)$/.exec(key)
+    if (rateKey) {
+      const status = rateKey[1] === '5xx' ? 503 : Number(rateKey[1])
+      out.arm.rates = {...out.arm.rates, [status]: probability(value, key)}
+      continue
+    }
+    const statusKey = /^arm\.(429|409|412|5\d\d|5xx)$/.exec(key)
     if (statusKey) {
       const status = statusKey[1] === '5xx' ? 503 : Number(statusKey[1])
       ;(out.arm.statuses ??= []).push({status, count: count(value, key)})
@@ -78,6 +97,17 @@ export function parseFaultSpec(spec: string): FaultSpec {
       case 'arm.latency':
         out.arm.latencyMs = duration(value, key)
         break
+      case 'arm.seed':
+        out.arm.seed = count(value, key)
+        break
+      case 'arm.on': {
+        const list = value.toUpperCase().split('|').map((m) => m.trim()).filter(Boolean)
+        if (list.length === 0 || list.some((m) => !['GET', 'PUT', 'PATCH', 'POST', 'DELETE', 'HEAD', 'WRITE', 'ALL'].includes(m))) {
+          throw new FaultSpecError(`${key}=${value}: expected GET, PUT, PATCH, POST, DELETE, write or all (several joined with |)`)
+        }
+        out.arm.on = list.includes('ALL') ? null : [...new Set(list.flatMap((m) => (m === 'WRITE' ? ['PUT', 'PATCH', 'POST', 'DELETE'] : [m])))]
+        break
+      }
       case 'relay.droplisteners': {
         if (!value || value.toLowerCase() === 'all' || value === '*') out.dropListeners = {}
         else {
@@ -116,11 +146,27 @@ export function parseFaultSpec(spec: string): FaultSpec {
         break
       default:
         throw new FaultSpecError(
-          `unknown fault "${key}"; known: arm.429, arm.5xx, arm.5NN, arm.retryAfter, arm.latency, relay.dropListeners, relay.refuseRendezvous, relay.stallRendezvous, relay.expireTokensEarly, relay.failListen, relay.failListenStatus, relay.dropListenersEvery, relay.dropListenersFor, reset`,
+          `unknown fault "${key}"; known: arm.429, arm.409, arm.412, arm.5xx, arm.5NN, arm.retryAfter, arm.latency, arm.rate429, arm.rate503 (arm.rate5NN), arm.seed, arm.on, relay.dropListeners, relay.refuseRendezvous, relay.stallRendezvous, relay.expireTokensEarly, relay.failListen, relay.failListenStatus, relay.dropListenersEvery, relay.dropListenersFor, reset`,
         )
     }
   }
   return out
+}
+
+function probability(text: string, key: string): number {
+  const n = Number(text.trim())
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new FaultSpecError(`${key}=${text}: expected a probability from 0 to 1 (e.g. 0.3)`)
+  return n
+}
+
+/** FNV-1a over the text, then mulberry32's mix: a uniform number in [0, 1) for (seed, text). */
+export function seededDraw(seed: number, text: string): number {
+  let h = (2166136261 ^ seed) >>> 0
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0
+  let t = (h + 0x6d2b79f5) >>> 0
+  t = Math.imul(t ^ (t >>> 15), t | 1)
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
 }
 
 /** Live fault state of the ARM front door. */
@@ -128,25 +174,89 @@ export class ArmFaultState implements ArmFaults {
   queue: number[] = []
   retryAfterSeconds = 1
   latencyMs = 0
+  rates: Record<string, number> = {}
+  seed = 1
+  on?: string[]
+  /** How many times each method + path was drawn for (keeps draws independent of arrival order). */
+  private drawn = new Map<string, number>()
 
   apply(spec: FaultSpec): void {
     if (spec.reset) {
       this.queue = []
       this.retryAfterSeconds = 1
       this.latencyMs = 0
+      this.rates = {}
+      this.seed = 1
+      this.on = undefined
+      this.drawn.clear()
     }
     for (const {status, count} of spec.arm.statuses ?? []) for (let i = 0; i < count; i++) this.queue.push(status)
     if (spec.arm.retryAfterSeconds !== undefined) this.retryAfterSeconds = spec.arm.retryAfterSeconds
     if (spec.arm.latencyMs !== undefined) this.latencyMs = spec.arm.latencyMs
+    if (spec.arm.rates) this.rates = Object.fromEntries(Object.entries({...this.rates, ...spec.arm.rates}).filter(([, p]) => p > 0))
+    if (spec.arm.seed !== undefined) {
+      this.seed = spec.arm.seed
+      this.drawn.clear()
+    }
+    if (spec.arm.on !== undefined) this.on = spec.arm.on ?? undefined
   }
 
-  /** The forced status for this request, if any (counts down). */
-  take(): number | undefined {
-    return this.queue.shift()
+  /** The forced status for this request, if any: a queued one (counts down), else a seeded draw. */
+  take(method = 'GET', path = ''): number | undefined {
+    if (this.on && !this.on.includes(method.toUpperCase())) return undefined
+    const queued = this.queue.shift()
+    if (queued !== undefined) return queued
+    const rates = Object.entries(this.rates)
+    if (rates.length === 0) return undefined
+    const key = `${method.toUpperCase()} ${path.toLowerCase()}`
+    const n = this.drawn.get(key) ?? 0
+    this.drawn.set(key, n + 1)
+    let x = seededDraw(this.seed, `${key}#${n}`)
+    for (const [status, p] of rates) {
+      if (x < p) return Number(status)
+      x -= p
+    }
+    return undefined
   }
 
   snapshot(): ArmFaults {
-    return {queue: [...this.queue], retryAfterSeconds: this.retryAfterSeconds, latencyMs: this.latencyMs}
+    return {queue: [...this.queue], retryAfterSeconds: this.retryAfterSeconds, latencyMs: this.latencyMs, rates: {...this.rates}, seed: this.seed, ...(this.on ? {on: [...this.on]} : {})}
+  }
+}
+
+/** One ARM request as the emulator saw it (the admin endpoint's `requests` log). */
+export interface ArmRequestRecord {
+  /** When it arrived and when it was answered (ms since the epoch). */
+  arrivedAt: number
+  answeredAt: number
+  method: string
+  path: string
+  status: number
+  /** The Retry-After it was given, in seconds (429s and injected faults). */
+  retryAfter?: number
+  /** The caller's x-ms-client-request-id (the same on every retry of one hcctl request). */
+  clientRequestId?: string
+  requestId: string
+  /** Set when the answer was an injected fault. */
+  injected?: boolean
+}
+
+/** The last `max` ARM requests, oldest first. */
+export class ArmRequestLog {
+  private list: ArmRequestRecord[] = []
+  constructor(private readonly max = 10_000) {}
+
+  add(record: ArmRequestRecord): void {
+    this.list.push(record)
+    if (this.list.length > this.max) this.list.splice(0, this.list.length - this.max)
+  }
+
+  all(): ArmRequestRecord[] {
+    return [...this.list]
+  }
+
+  clear(): void {
+    this.list = []
   }
 }
 

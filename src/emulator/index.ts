@@ -13,7 +13,7 @@ import {ArmRouter} from './arm/router.js'
 import type {CreateRelayBroker, RelayBroker} from './contracts.js'
 import {StateRelayDirectory} from './directory.js'
 import {adminHandler, FaultControl} from './admin.js'
-import type {FaultSpec} from './faults.js'
+import type {ArmRequestRecord, FaultSpec} from './faults.js'
 import {startGatewayStandIn} from './gateways.js'
 import {HttpError, sendJson} from './http.js'
 import {createRelayBroker} from './relay/broker.js'
@@ -22,7 +22,7 @@ import {applySeed, loadSeed, type SeedFile} from './seed.js'
 import {StateStore} from './state.js'
 import {loadSigningKey, TokenService} from './tokens.js'
 
-export {parseFaultSpec, FaultSpecError} from './faults.js'
+export {parseFaultSpec, FaultSpecError, type ArmRequestRecord} from './faults.js'
 export {DEMO_SEED, SeedError} from './seed.js'
 export type {SeedFile} from './seed.js'
 
@@ -88,6 +88,9 @@ export interface Emulator {
   setFaults(spec: string | FaultSpec): void
   /** What the relay's front-door faults did so far (refused listen upgrades, timed drops). */
   faultCounters(): {refusedListens: number; drops: number}
+  /** Every ARM request so far (oldest first, the last 10,000): arrival, answer, status, Retry-After, client request id. */
+  armRequests(): ArmRequestRecord[]
+  clearArmRequests(): void
   setPageSize(size: number): void
   stop(): Promise<void>
 }
@@ -201,7 +204,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     runCommand: (target, command) => sandbox.run(target, command),
   }
   const faults = new FaultControl(broker, log)
-  const router = new ArmRouter({env, tokens, faults: faults.arm, log})
+  const router = new ArmRouter({env, tokens, faults: faults.arm, requests: faults.requests, log})
   const setFaults = (input: string | FaultSpec) => faults.set(input)
   if (options.faults) setFaults(options.faults)
 
@@ -297,6 +300,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     broker,
     setFaults,
     faultCounters: () => ({...faults.door.counters}),
+    armRequests: () => faults.requests.all(),
+    clearArmRequests: () => faults.requests.clear(),
     setPageSize: (size: number) => {
       pageSize = size
     },

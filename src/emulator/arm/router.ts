@@ -1,7 +1,7 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import {armError, header, HttpError, newRequestId, readBody, sendJson} from '../http.js'
-import type {ArmFaultState} from '../faults.js'
+import type {ArmFaultState, ArmRequestLog} from '../faults.js'
 import type {TokenService} from '../tokens.js'
 import {type ArmCtx, type ArmEnv, type ArmResult, type Handler, queryParam} from './context.js'
 import * as res from './resources.js'
@@ -150,12 +150,22 @@ function supportedVersions(provider: Provider): string {
   return '2014-04-01 to 2025-04-01'
 }
 
+/** An answer forced by the fault spec (recorded as `injected` in the request log). */
+class InjectedFault extends HttpError {}
+
+function injectedFault(status: number, code: string, message: string, headers?: Record<string, string>): InjectedFault {
+  const e = armError(status, code, message, headers)
+  return new InjectedFault(e.status, e.body, e.headers)
+}
+
 // ── the front door ────────────────────────────────────────────────────────────────────────
 
 export interface ArmRouterOptions {
   env: ArmEnv
   tokens: TokenService
   faults: ArmFaultState
+  /** Every ARM request's arrival, answer, status and Retry-After (the admin endpoint shows it). */
+  requests?: ArmRequestLog
   log?: (line: string) => void
 }
 
@@ -202,6 +212,8 @@ export class ArmRouter {
     const method = (req.method ?? 'GET').toUpperCase()
     const started = Date.now()
     let status = 500
+    let retryAfter: string | undefined
+    let injected = false
     try {
       const result = await this.dispatch(req, url, method)
       status = result.status
@@ -213,6 +225,8 @@ export class ArmRouter {
     } catch (error) {
       if (error instanceof HttpError) {
         status = error.status
+        retryAfter = error.headers?.['retry-after']
+        injected = error instanceof InjectedFault
         sendJson(response, error.status, method === 'HEAD' ? undefined : error.body, {...common, ...error.headers})
       } else {
         status = 500
@@ -220,6 +234,17 @@ export class ArmRouter {
         sendJson(response, 500, {error: {code: 'InternalServerError', message: 'The emulator failed to process the request (an emulator bug; see its log).'}}, common)
       }
     } finally {
+      this.options.requests?.add({
+        arrivedAt: started,
+        answeredAt: Date.now(),
+        method,
+        path: url.pathname,
+        status,
+        ...(retryAfter !== undefined && /^\d+$/.test(retryAfter) ? {retryAfter: Number(retryAfter)} : {}),
+        ...(clientId ? {clientRequestId: clientId} : {}),
+        requestId,
+        ...(injected ? {injected} : {}),
+      })
       this.options.log?.(`ARM ${method} ${url.pathname}${url.search ? '?' + url.searchParams.toString().replace(/(skipToken=)[^&]*/i, '$1…') : ''} → ${status} (${Date.now() - started} ms)`)
     }
   }
@@ -236,13 +261,15 @@ export class ArmRouter {
       }
     })
     const found = match(segments)
-    const forced = faults.take()
+    const forced = faults.take(method, url.pathname)
     if (forced !== undefined) {
       if (forced === 429) {
         const kind = method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : 'write'
-        throw armError(429, 'SubscriptionRequestsThrottled', `Number of '${kind}' requests for subscription '${found?.params.sub ?? env.state.defaultSubscriptionId}' actor '${auth.principal.objectId}' exceeded. Please try again after '${faults.retryAfterSeconds}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling`, {'retry-after': String(faults.retryAfterSeconds)})
+        throw injectedFault(429, 'SubscriptionRequestsThrottled', `Number of '${kind}' requests for subscription '${found?.params.sub ?? env.state.defaultSubscriptionId}' actor '${auth.principal.objectId}' exceeded. Please try again after '${faults.retryAfterSeconds}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling`, {'retry-after': String(faults.retryAfterSeconds)})
       }
-      throw armError(forced, forced === 503 ? 'ServiceUnavailable' : forced === 504 ? 'GatewayTimeout' : 'InternalServerError', `Injected fault: the emulator answers ${forced} (--faults arm.${forced}).`)
+      if (forced === 409) throw injectedFault(409, 'Conflict', `Injected fault: another operation is in progress on this resource (--faults arm.409).`)
+      if (forced === 412) throw injectedFault(412, 'PreconditionFailed', `Injected fault: the resource changed since it was read; the If-Match precondition failed (--faults arm.412).`)
+      throw injectedFault(forced, forced === 503 ? 'ServiceUnavailable' : forced === 504 ? 'GatewayTimeout' : 'InternalServerError', `Injected fault: the emulator answers ${forced} (--faults arm.${forced}).`)
     }
     if (!found) {
       const provider = segments.findIndex((s) => s.toLowerCase() === 'providers')

@@ -33,7 +33,49 @@ describe('emulator fault spec', () => {
     assert.deepEqual([state.take(), state.take(), state.take(), state.take()], [429, 429, 500, undefined])
     assert.equal(state.latencyMs, 10)
     state.apply(parseFaultSpec('reset'))
-    assert.deepEqual(state.snapshot(), {queue: [], retryAfterSeconds: 1, latencyMs: 0})
+    assert.deepEqual(state.snapshot(), {queue: [], retryAfterSeconds: 1, latencyMs: 0, rates: {}, seed: 1})
+  })
+
+  it('probabilistic faults: seeded, reproducible, independent of arrival order, close to the rates', () => {
+    const spec = parseFaultSpec('arm.rate429=0.3,arm.rate503=0.1,arm.seed=20261205')
+    assert.deepEqual(spec.arm.rates, {429: 0.3, 503: 0.1})
+    assert.equal(spec.arm.seed, 20261205)
+    const answers = (paths: string[]) => {
+      const state = new ArmFaultState()
+      state.apply(spec)
+      return new Map(paths.map((p) => [p, state.take('GET', p)]))
+    }
+    const paths = Array.from({length: 4000}, (_, i) => `/subscriptions/s/resourceGroups/rg${i}`)
+    const forward = answers(paths)
+    assert.deepEqual(answers([...paths].reverse()), forward, 'the same answer per request whatever the order')
+    const n429 = [...forward.values()].filter((s) => s === 429).length
+    const n503 = [...forward.values()].filter((s) => s === 503).length
+    assert.ok(Math.abs(n429 / 4000 - 0.3) < 0.03, `429 share ${n429 / 4000}`)
+    assert.ok(Math.abs(n503 / 4000 - 0.1) < 0.02, `503 share ${n503 / 4000}`)
+    const other = new ArmFaultState()
+    other.apply(parseFaultSpec('arm.rate429=0.3,arm.rate503=0.1,arm.seed=7'))
+    assert.notDeepEqual(new Map(paths.map((p) => [p, other.take('GET', p)])), forward, 'another seed, other answers')
+    // The n-th repeat of one request is its own draw: a retry is not doomed to the same answer.
+    const one = new ArmFaultState()
+    one.apply(spec)
+    const repeats = Array.from({length: 200}, () => one.take('PUT', '/x'))
+    assert.ok(repeats.some((s) => s === undefined) && repeats.some((s) => s === 429))
+    assert.throws(() => parseFaultSpec('arm.rate429=1.5'), /probability from 0 to 1/)
+    assert.throws(() => parseFaultSpec('arm.rate429=abc'), /probability/)
+  })
+
+  it('arm.on limits forced answers to some methods; 409 and 412 can be forced', () => {
+    const state = new ArmFaultState()
+    state.apply(parseFaultSpec('arm.409=1,arm.on=PUT'))
+    assert.equal(state.take('GET', '/a'), undefined, 'a GET passes and keeps the queued 409')
+    assert.equal(state.take('PUT', '/a'), 409)
+    assert.equal(state.take('PUT', '/a'), undefined)
+    state.apply(parseFaultSpec('arm.412=1,arm.on=write'))
+    assert.equal(state.take('GET', '/a'), undefined)
+    assert.equal(state.take('DELETE', '/a'), 412)
+    state.apply(parseFaultSpec('arm.on=all,arm.503=1'))
+    assert.equal(state.take('GET', '/a'), 503)
+    assert.throws(() => parseFaultSpec('arm.on=FETCH'), /expected GET, PUT/)
   })
 
   it('any input either parses or throws a FaultSpecError (property)', () => {
