@@ -5,7 +5,7 @@ import {type Logger, silentLogger} from '../output/logger.js'
 import {redactText} from '../output/redact.js'
 import {ArmError} from './arm-error.js'
 import {DEFAULT_LRO, type LroOptions, checkPollUrl, followOperation} from './arm-lro.js'
-import {DEFAULT_RETRY, RETRYABLE_STATUS, type RetryOptions, backoffMs, defaultSleep, isIdempotent, mayRetry, retryAfterMs} from './arm-retry.js'
+import {DEFAULT_RETRY, type NoRetry, type RetryContext, type RetryOptions, defaultSleep, isIdempotent, isRetryable, waitBeforeRetry} from './arm-retry.js'
 import type {ArmClient, ArmRequest, ArmResponse, HttpMethod} from './arm-types.js'
 import {type CloudProfile, armScope} from './clouds.js'
 import {armOrigin, originOf, pathOnly, resolveArmUrl} from './arm-url.js'
@@ -170,6 +170,7 @@ export class AzureArmClient implements ArmClient {
     const started = this.now()
     const payload = body === undefined ? undefined : JSON.stringify(body)
     let signedInAgain = false
+    let throttled = 0
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw signal.reason
       const token = await this.token(signal)
@@ -204,31 +205,23 @@ export class AzureArmClient implements ArmClient {
           continue
         }
         const error = ArmError.fromResponse({status: response.status, headers: response.headers, body: response.body, method, url})
-        if (!idempotent || !RETRYABLE_STATUS.has(response.status)) throw error
-        const wait = retryAfterMs(response.headers, this.now())
-        const delay = wait ?? this.backoff(attempt)
-        if (!this.mayRetry(attempt, started, delay)) throw error
-        this.logger.verbose(`  retrying in ${delay}ms after ${response.status}${wait === undefined ? '' : ' (Retry-After)'} (retry ${attempt}/${this.retry.maxRetries})`)
-        await this.sleep(delay, signal)
+        if (!isRetryable(response.status, idempotent)) throw error
+        if (response.status === 429) throttled++
+        const stop = await waitBeforeRetry(this.retryContext, {attempt, throttled, started, method, url, status: response.status, headers: response.headers}, signal)
+        if (stop) throw giveUp(error, stop)
         continue
       }
       const f = failure!
       this.logger.verbose(`← ${f.timeout ? 'timeout' : 'error'} ${method} ${url} ${ms}ms ${f.code}`)
       const error = networkError(f, method, url, this.cloud)
-      if (!idempotent || f.tls) throw error
-      const delay = this.backoff(attempt)
-      if (!this.mayRetry(attempt, started, delay)) throw error
-      this.logger.verbose(`  retrying in ${delay}ms after ${f.code} (retry ${attempt}/${this.retry.maxRetries})`)
-      await this.sleep(delay, signal)
+      if (!isRetryable(undefined, idempotent, f.tls)) throw error
+      const stop = await waitBeforeRetry(this.retryContext, {attempt, throttled, started, method, url, cause: f.code}, signal)
+      if (stop) throw giveUp(error, stop)
     }
   }
 
-  private backoff(attempt: number): number {
-    return backoffMs(this.retry, attempt, this.random)
-  }
-
-  private mayRetry(attempt: number, started: number, delay: number): boolean {
-    return mayRetry(this.retry, attempt, this.now() - started, delay)
+  private get retryContext(): RetryContext {
+    return {retry: this.retry, logger: this.logger, now: this.now, random: this.random, sleep: this.sleep}
   }
 
   private toArmResponse(response: TransportResponse, method: string, url: string, requestId: string): ArmResponse {
@@ -296,6 +289,20 @@ function networkError(f: TransportError, method: string, url: string, cloud: Clo
     suggestions: ['Check the network, the cloud (--cloud) and any proxy settings (HTTPS_PROXY / NO_PROXY).'],
     cause: f,
   })
+}
+
+/**
+ * The last error, told why retrying stopped: a Retry-After beyond the budget leads the message
+ * (the user must know it did not wait); a used-up count or budget is one more suggestion.
+ */
+function giveUp(error: HcctlError, stop: NoRetry): HcctlError {
+  if (stop.reason === 'budget' && stop.retryAfter) {
+    error.message = `${stop.message} ${error.message}`
+    error.suggestions.unshift(`Retry in ${Math.ceil(stop.waitMs / 1000)} s, or raise the budget with HCCTL_RETRY_BUDGET (seconds).`)
+  } else {
+    error.suggestions.push(stop.message)
+  }
+  return error
 }
 
 /** A signal that aborts when any of the given ones does. */

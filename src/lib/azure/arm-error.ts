@@ -12,6 +12,8 @@ export interface ArmErrorInit {
   code: string
   message: string
   requestId?: string
+  /** x-ms-correlation-request-id, when it differs from the request id. */
+  correlationId?: string
   target?: string
   details?: ArmErrorDetail[]
   method?: string
@@ -40,12 +42,16 @@ export class ArmError extends HcctlError {
 
   constructor(init: ArmErrorInit) {
     const exitCode = init.exitCode ?? exitCodeForStatus(init.status, init.code)
+    const suggestions = [...(init.suggestions ?? suggestionsFor(init.status, init.code))]
+    const note = requestIdNote(init.requestId, init.correlationId)
+    if (note && !suggestions.some((s) => init.requestId && s.includes(init.requestId))) suggestions.push(note)
     super(redactText(init.message), exitCode, {
       code: init.code,
-      suggestions: init.suggestions ?? suggestionsFor(init.status, init.code),
+      suggestions,
       data: {
         status: init.status,
         ...(init.requestId ? {requestId: init.requestId} : {}),
+        ...(init.correlationId && init.correlationId !== init.requestId ? {correlationId: init.correlationId} : {}),
         ...(init.target ? {target: init.target} : {}),
         ...(init.details && init.details.length > 0 ? {details: init.details} : {}),
       },
@@ -63,6 +69,7 @@ export class ArmError extends HcctlError {
     const parsed = parseErrorBody(response.body)
     const headers = response.headers ?? {}
     const requestId = headers['x-ms-request-id'] ?? headers['x-ms-correlation-request-id'] ?? headers['x-ms-client-request-id']
+    const correlationId = headers['x-ms-correlation-request-id']
     const code = parsed.code ?? defaultCode(response.status)
     const where = response.method && response.url ? ` (${response.method} ${pathOf(response.url)})` : ''
     const message = parsed.message ?? (parsed.raw ? `HTTP ${response.status}${where}: ${truncate(parsed.raw)}` : `HTTP ${response.status}${where}`)
@@ -71,6 +78,7 @@ export class ArmError extends HcctlError {
       code,
       message,
       requestId,
+      ...(correlationId && correlationId !== requestId ? {correlationId} : {}),
       target: parsed.target,
       details: parsed.details,
       method: response.method,
@@ -184,8 +192,18 @@ function suggestionsFor(status: number, code: string): string[] {
   if (status === 404) return ['Check the subscription, resource group and resource names (run with --verbose to see the URL).']
   if (status === 429) return ['ARM throttled the calls; wait a little and retry.']
   if (status === 409 || status === 412 || /limit|quota/i.test(code)) return ['Another operation or an existing resource is in the way, or a limit is reached; see the message.']
-  if (status >= 500) return ['The service failed; retry later. Quote the request id when you contact support.']
+  if (status >= 500) return ['The service failed; retry later.']
   return []
+}
+
+/**
+ * The line that names the request id of a failed call (people need it for support; ARM's
+ * x-ms-request-id, and the x-ms-correlation-request-id when it differs).
+ */
+export function requestIdNote(requestId: string | undefined, correlationId?: string): string | undefined {
+  if (!requestId) return undefined
+  const correlation = correlationId && correlationId !== requestId ? `, correlation id ${correlationId}` : ''
+  return `Request id ${requestId}${correlation}: quote it when you contact support.`
 }
 
 function pathOf(url: string): string {

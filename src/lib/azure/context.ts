@@ -3,6 +3,7 @@ import type {RelayAPI} from '@azure/arm-relay'
 import {UsageError} from '../errors.js'
 import {type Logger, silentLogger} from '../output/logger.js'
 import {type ArmClientOptions, AzureArmClient} from './arm-client.js'
+import {DEFAULT_RETRY, type RetryContext, type RetryOptions, defaultSleep} from './arm-retry.js'
 import {type CloudProfile, armScope} from './clouds.js'
 import {type AccessToken, type HcctlCredential, type TokenCredential, createCredential} from './credentials.js'
 import {type ResolvedSubscription, resolveSubscription} from './subscription.js'
@@ -48,7 +49,8 @@ export interface AzureContext {
  * all bound to one cloud profile (its endpoints and CA).
  *
  * Environment knobs (real product options, documented in the README): HCCTL_HTTP_TIMEOUT
- * (seconds per request, default 60), HCCTL_MAX_RETRIES (default 4), HCCTL_LRO_TIMEOUT
+ * (seconds per request, default 60), HCCTL_MAX_RETRIES (default 4), HCCTL_RETRY_BUDGET (seconds
+ * all retries of one request may take, default 120), HCCTL_LRO_TIMEOUT
  * (seconds, default 900), HCCTL_PROXY_LOOPBACK=1 (send loopback traffic through HTTPS_PROXY too).
  */
 export function createAzureContext(options: AzureContextOptions): AzureContext {
@@ -61,6 +63,12 @@ export function createAzureContext(options: AzureContextOptions): AzureContext {
   let resolved: ResolvedSubscription | undefined
   const subscription = () => (resolved ??= resolveSubscription({flag: options.subscription, cloud, env}))
   const tuning = tuningFromEnv(env)
+  const retry: RetryOptions = {
+    ...DEFAULT_RETRY,
+    ...(tuning.maxRetries === undefined ? {} : {maxRetries: tuning.maxRetries}),
+    ...(tuning.retryBudgetMs === undefined ? {} : {maxElapsedMs: tuning.retryBudgetMs}),
+    ...options.armOptions?.retry,
+  }
   const arm = new AzureArmClient({
     cloud,
     credential,
@@ -70,7 +78,7 @@ export function createAzureContext(options: AzureContextOptions): AzureContext {
     userAgent: options.userAgent,
     proxy: {env, loopback: tuning.proxyLoopback},
     ...(tuning.timeoutMs === undefined ? {} : {timeoutMs: tuning.timeoutMs}),
-    retry: {...(tuning.maxRetries === undefined ? {} : {maxRetries: tuning.maxRetries}), ...options.armOptions?.retry},
+    retry,
     lro: {...(tuning.lroTimeoutMs === undefined ? {} : {timeoutMs: tuning.lroTimeoutMs}), ...options.armOptions?.lro},
     ...stripUndefined({...options.armOptions, retry: undefined, lro: undefined}),
   })
@@ -84,7 +92,13 @@ export function createAzureContext(options: AzureContextOptions): AzureContext {
     subscription,
     arm,
     relayApi() {
-      relay ??= makeRelayApi(cloud, credential, subscription().id, logger, options.userAgent)
+      relay ??= makeRelayApi(cloud, credential, subscription().id, logger, options.userAgent, {
+        retry,
+        logger,
+        now: options.armOptions?.now ?? Date.now,
+        random: options.armOptions?.random ?? Math.random,
+        sleep: options.armOptions?.sleep ?? defaultSleep,
+      })
       return relay
     },
     async getToken(scope = armScope(cloud)) {
@@ -98,8 +112,9 @@ export function createAzureContext(options: AzureContextOptions): AzureContext {
   }
 }
 
-async function makeRelayApi(cloud: CloudProfile, credential: TokenCredential, subscriptionId: string, logger: Logger, userAgent?: string): Promise<RelayAPI> {
+async function makeRelayApi(cloud: CloudProfile, credential: TokenCredential, subscriptionId: string, logger: Logger, userAgent: string | undefined, retry: RetryContext): Promise<RelayAPI> {
   const {RelayAPI} = await import('@azure/arm-relay')
+  const {SDK_DEFAULT_RETRY_POLICY, armRetryPolicy} = await import('./sdk-retry.js')
   const client = new RelayAPI(credential as ConstructorParameters<typeof RelayAPI>[0], subscriptionId, {
     endpoint: cloud.armEndpoint,
     $host: cloud.armEndpoint,
@@ -107,6 +122,9 @@ async function makeRelayApi(cloud: CloudProfile, credential: TokenCredential, su
     ...(cloud.ca ? {tlsOptions: {ca: cloud.ca}} : {}),
     ...(userAgent ? {userAgentOptions: {userAgentPrefix: userAgent}} : {}),
   })
+  // One retry policy for every ARM call: ours (arm-retry.ts), not the SDK's defaults.
+  client.pipeline.removePolicy({name: SDK_DEFAULT_RETRY_POLICY})
+  client.pipeline.addPolicy(armRetryPolicy(retry), {phase: 'Retry'})
   // The same --verbose lines as the ARM client.
   client.pipeline.addPolicy({
     name: 'hcctlVerboseLog',
@@ -129,6 +147,7 @@ async function makeRelayApi(cloud: CloudProfile, credential: TokenCredential, su
 interface Tuning {
   timeoutMs?: number
   maxRetries?: number
+  retryBudgetMs?: number
   lroTimeoutMs?: number
   proxyLoopback: boolean
 }
@@ -146,9 +165,11 @@ export function tuningFromEnv(env: NodeJS.ProcessEnv): Tuning {
   const timeout = seconds('HCCTL_HTTP_TIMEOUT', 0.05, 3600)
   const retries = seconds('HCCTL_MAX_RETRIES', 0, 20)
   const lro = seconds('HCCTL_LRO_TIMEOUT', 1, 86_400)
+  const budget = seconds('HCCTL_RETRY_BUDGET', 0, 86_400)
   return {
     timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
     maxRetries: retries === undefined ? undefined : Math.floor(retries),
+    retryBudgetMs: budget === undefined ? undefined : Math.round(budget * 1000),
     lroTimeoutMs: lro === undefined ? undefined : Math.round(lro * 1000),
     proxyLoopback: env.HCCTL_PROXY_LOOPBACK === '1' || env.HCCTL_PROXY_LOOPBACK === 'true',
   }

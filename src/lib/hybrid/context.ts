@@ -1,3 +1,4 @@
+import {requestIdNote} from '../azure/arm-error.js'
 import type {ArmClient} from '../azure/arm-types.js'
 import {AuthError, ConflictError, type HcctlError, HcctlError as HcctlErrorClass, NotFoundError, exitCodeForStatus, isHcctlError} from '../errors.js'
 import {redactText, redactValue} from '../output/redact.js'
@@ -98,16 +99,29 @@ export function explain(error: unknown, doing: string, options: {listKeys?: bool
     return new AuthError(`Not allowed while ${doing}: ${detail}`, {code: 'AuthorizationFailed', suggestions: ['Ask for Contributor (or a role with write access) on the resource, or sign in as another principal.', ...(options.suggestions ?? [])], cause: error})
   }
   if (isHcctlError(error)) return error
-  if (status === 404) return new NotFoundError(`Not found while ${doing}: ${detail}`, {suggestions: options.suggestions ?? [], cause: error})
-  if (status === 409) return new ConflictError(`Conflict while ${doing}: ${detail}`, {suggestions: options.suggestions ?? [], cause: error})
+  const requestId = sdkRequestId(error)
+  const note = requestIdNote(requestId)
+  const suggestions = [...(options.suggestions ?? []), ...(note ? [note] : [])]
+  const data = requestId ? {status, requestId} : undefined
+  if (status === 404) return new NotFoundError(`Not found while ${doing}: ${detail}`, {suggestions, cause: error, data})
+  if (status === 409) return new ConflictError(`Conflict while ${doing}: ${detail}`, {suggestions, cause: error, data})
   if (status !== undefined) {
     return new HcctlErrorClass(`Azure answered ${status} while ${doing}: ${detail}`, exitCodeForStatus(status, original?.code), {
       code: original?.code ?? `Http${status}`,
-      suggestions: options.suggestions ?? [],
+      suggestions: status >= 500 ? ['The service failed; retry later.', ...suggestions] : suggestions,
       cause: error,
+      data,
     })
   }
   return new HcctlErrorClass(`Failed while ${doing}: ${detail}`, 1, {code: 'Unexpected', cause: error})
+}
+
+/** The request id of a failed SDK call (RestError): the answer's x-ms-request-id, else the id we sent. */
+function sdkRequestId(error: unknown): string | undefined {
+  const e = error as {response?: {headers?: {get?: (name: string) => string | undefined}}; request?: {requestId?: unknown}} | undefined
+  const fromAnswer = e?.response?.headers?.get?.('x-ms-request-id') ?? e?.response?.headers?.get?.('x-ms-correlation-request-id')
+  if (typeof fromAnswer === 'string' && fromAnswer) return fromAnswer
+  return typeof e?.request?.requestId === 'string' && e.request.requestId ? e.request.requestId : undefined
 }
 
 /** Runs `fn` and explains its failure. */

@@ -137,7 +137,37 @@ describe('ARM client', () => {
       assert.equal(requests.length, 2)
       assert.equal(requests[1]!.at - requests[0]!.at, 3000)
       assert.equal(requests[0]!.headers['x-ms-client-request-id'], requests[1]!.headers['x-ms-client-request-id'])
-      assert.ok(logger.lines.some((l) => /retrying in 3000ms after 429 \(Retry-After\)/.test(l)))
+      assert.ok(
+        logger.lines.includes('Warning: ARM throttled the request (429) on GET /subscriptions/s; waiting 3 s as its Retry-After asks (throttled retry 1 of 10)…'),
+        `a wait of 3 s or more is said on stderr, not only with --verbose:\n${logger.lines.join('\n')}`,
+      )
+    })
+
+    it('keeps short waits for --verbose only', async () => {
+      const {arm, logger} = client([json(429, {}, {'retry-after': '1'}), json(200, {})])
+      await arm.request({method: 'GET', path: '/subscriptions/s'})
+      assert.ok(logger.lines.some((l) => /retrying in 1000ms after 429 \(Retry-After\) \(throttled retry 1 of 10\)/.test(l)))
+      assert.ok(!logger.lines.some((l) => l.startsWith('Warning:')))
+    })
+
+    it('retries a 429 on any method (ARM refused it before carrying it out), never a 409/412 on a write', async () => {
+      const a = client([json(429, {}, {'retry-after': '1'}), json(200, {})])
+      await a.arm.request({method: 'POST', path: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Web/sites/a/restart'})
+      assert.equal(a.requests.length, 2)
+      for (const status of [409, 412]) {
+        const b = client([json(status, {error: {code: 'X', message: 'in the way'}}), json(200, {})])
+        await assert.rejects(b.arm.request({method: 'PUT', path: '/subscriptions/s'}), (e: ArmError) => e.status === status && e.exitCode === 6)
+        assert.equal(b.requests.length, 1)
+      }
+    })
+
+    it('names the request id of a failed answer in what people read', async () => {
+      const {arm} = client([json(503, {error: {code: 'ServiceUnavailable', message: 'busy'}}, {'x-ms-request-id': 'req-1', 'x-ms-correlation-request-id': 'corr-1'})], {retry: {maxRetries: 0}})
+      await assert.rejects(arm.request({method: 'GET', path: '/subscriptions/s'}), (e: ArmError) => {
+        assert.ok(e.suggestions.includes('Request id req-1, correlation id corr-1: quote it when you contact support.'), e.suggestions.join('\n'))
+        assert.deepEqual(e.data, {status: 503, requestId: 'req-1', correlationId: 'corr-1'})
+        return true
+      })
     })
 
     it('backs off exponentially with full jitter, capped, on 5xx and network errors', async () => {
@@ -156,15 +186,22 @@ describe('ARM client', () => {
       assert.equal(requests.length, 3)
     })
 
-    it('stops when the total time budget would be exceeded', async () => {
-      const {arm, requests} = client([json(429, {}, {'retry-after': '100'}), json(200, {})], {retry: {maxElapsedMs: 10_000}})
-      await assert.rejects(arm.request({method: 'GET', path: '/subscriptions/s'}), (e: ArmError) => e.status === 429 && e.exitCode === 1)
+    it('stops when the total time budget would be exceeded, saying it did not wait for Retry-After', async () => {
+      const {arm, requests, sleeps} = client([json(429, {}, {'retry-after': '100'}), json(200, {})], {retry: {maxElapsedMs: 10_000}})
+      await assert.rejects(arm.request({method: 'GET', path: '/subscriptions/s'}), (e: ArmError) => {
+        assert.equal(e.status, 429)
+        assert.equal(e.exitCode, 1)
+        assert.match(e.message, /^ARM throttled the request \(429\) and asks to wait 100 s \(Retry-After\), more than the 10 s left of the 10 s retry budget \(HCCTL_RETRY_BUDGET\); not waiting\./)
+        assert.match(e.suggestions[0]!, /Retry in 100 s, or raise the budget with HCCTL_RETRY_BUDGET/)
+        return true
+      })
       assert.equal(requests.length, 1)
+      assert.deepEqual(sleeps, [], 'no sleep into certain failure')
     })
 
     it('never retries a non-idempotent POST, but does retry listKeys and idempotent: true', async () => {
       const a = client([json(503, {}), json(200, {})])
-      await assert.rejects(a.arm.request({method: 'POST', path: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Relay/namespaces/n/authorizationRules/x/regenerateKeys'}), (e: ArmError) => e.status === 503)
+      await assert.rejects(a.arm.request({method: 'POST', path: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Web/sites/a/restart'}), (e: ArmError) => e.status === 503)
       assert.equal(a.requests.length, 1)
       const b = client([json(503, {}), json(200, {primaryKey: 'k'})])
       await b.arm.request({method: 'POST', path: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Relay/namespaces/n/authorizationRules/x/listKeys'})
@@ -310,7 +347,8 @@ describe('ARM client', () => {
     assert.equal(isIdempotent({method: 'GET', path: '/x'}), true)
     assert.equal(isIdempotent({method: 'POST', path: '/x/listkeys?api-version=1'}), true)
     assert.equal(isIdempotent({method: 'POST', path: '/x/checkNameAvailability'}), true)
-    assert.equal(isIdempotent({method: 'POST', path: '/x/regenerateKeys'}), false)
+    assert.equal(isIdempotent({method: 'POST', path: '/x/regenerateKeys'}), true, 'a repeat gives the slot another fresh key, as asked')
+    assert.equal(isIdempotent({method: 'POST', path: '/x/sites/a/restart'}), false)
     assert.equal(isIdempotent({method: 'PUT', path: '/x', idempotent: false}), false)
     assert.equal(retryAfterMs({'retry-after': '5'}), 5000)
     assert.equal(retryAfterMs({'retry-after-ms': '250'}), 250)

@@ -131,13 +131,15 @@ describe('azure context', () => {
   })
 
   it('reads the tuning knobs from the environment and rejects bad values', () => {
-    assert.deepEqual(tuningFromEnv({HCCTL_HTTP_TIMEOUT: '0.5', HCCTL_MAX_RETRIES: '2', HCCTL_LRO_TIMEOUT: '60', HCCTL_PROXY_LOOPBACK: '1'}), {
+    assert.deepEqual(tuningFromEnv({HCCTL_HTTP_TIMEOUT: '0.5', HCCTL_MAX_RETRIES: '2', HCCTL_LRO_TIMEOUT: '60', HCCTL_PROXY_LOOPBACK: '1', HCCTL_RETRY_BUDGET: '30'}), {
       timeoutMs: 500,
       maxRetries: 2,
+      retryBudgetMs: 30000,
       lroTimeoutMs: 60000,
       proxyLoopback: true,
     })
     assert.throws(() => tuningFromEnv({HCCTL_MAX_RETRIES: 'many'}), (e: Error & {exitCode: number}) => e.exitCode === 2)
+    assert.throws(() => tuningFromEnv({HCCTL_RETRY_BUDGET: '-1'}), /HCCTL_RETRY_BUDGET=-1 is not valid/)
   })
 
   it('getToken returns the static token for the ARM scope', async () => {
