@@ -7,6 +7,7 @@ import type {RelayPort} from '../../hybrid/relay-port.js'
 import {relayOf} from '../../hybrid/usages.js'
 import {WebApi} from '../../hybrid/web.js'
 import type {RoundTripOptions} from '../roundtrip.js'
+import {netArm, skippedBecause} from './arm-reach.js'
 import {type ExtraCheckOptions, extraContext, withExtraChecks} from './extra.js'
 import {APP_CHECKS, type AppContext, type AppFacts, type HybridContext, hybridChecks} from './hybrid.js'
 import {NETWORK_CHECKS, type NetworkContext, PUBLIC_RELAY_ISSUER} from './network.js'
@@ -63,7 +64,22 @@ export async function runCheck(input: CheckInput): Promise<CheckRunResult> {
   const targets: Array<{namespace: string; name: string; resourceGroup: string; webRelay?: HybridContext['webRelay']}> = []
   let app: AppFacts | undefined
 
-  if (input.app) {
+  // ARM first: if it cannot be reached, say so once (net.arm) and skip what needs it.
+  let armHost: string
+  try {
+    armHost = new URL(input.cloud.armEndpoint).host
+  } catch {
+    armHost = input.cloud.armEndpoint
+  }
+  const reach = await runChecks([netArm], {arm: input.arm, subscriptionId: input.subscriptionId, armHost, signal: input.signal}, {signal: input.signal, onResult: input.onResult})
+  results.push(...reach)
+  if (reach[0]!.status === 'fail') {
+    const rest = input.app
+      ? skippedBecause(APP_CHECKS, netArm.id)
+      : skippedBecause(perHybridConnectionChecks(false, input.extra), netArm.id, input.hybridConnection ? `${input.hybridConnection.namespace}/${input.hybridConnection.name}` : undefined)
+    for (const r of rest) input.onResult?.(r)
+    results.push(...rest)
+  } else if (input.app) {
     app = {ref: input.app}
     const only = input.hybridConnection ? relayKey(input.hybridConnection.namespace, input.hybridConnection.name) : undefined
     const ctx: AppContext = {web, app, only}
