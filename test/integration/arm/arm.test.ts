@@ -140,11 +140,12 @@ describe('hcctl arm (real process against a scripted HTTPS server)', function ()
     assert.equal(seen.length, 2)
     assert.ok(seen[1]!.at - seen[0]!.at < 2500, 'first backoff is at most 800 ms (+ noise on a loaded machine)')
 
-    const regen = `${NS}/hybridConnections/hc/authorizationRules/send/regenerateKeys`
-    s.on(`POST ${regen}`, [{status: 503, body: {error: {code: 'ServiceUnavailable', message: 'try later'}}}])
-    const post = await arm(['post', `${regen}?api-version=2021-11-01`, '{"keyType": "PrimaryKey"}'])
+    // restart is not safe to repeat (regenerateKeys is: a repeat gives the slot another fresh key).
+    const restart = `${RG}/providers/Microsoft.Web/sites/web/restart`
+    s.on(`POST ${restart}`, [{status: 503, body: {error: {code: 'ServiceUnavailable', message: 'try later'}}}])
+    const post = await arm(['post', `${restart}?api-version=2024-11-01`, '{}'])
     assert.equal(post.code, 1)
-    assert.equal(s.seen(`POST ${regen}`).length, 1)
+    assert.equal(s.seen(`POST ${restart}`).length, 1)
 
     const list = `${NS}/hybridConnections/hc/authorizationRules/send/listKeys`
     s.on(`POST ${list}`, [{status: 503, body: ''}, {body: {keyName: 'send', primaryKey: KEY}}])

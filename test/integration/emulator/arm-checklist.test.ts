@@ -248,9 +248,18 @@ describe('emulator ARM: the §12 checklist over raw HTTPS', () => {
     assert.ok(Date.now() - started >= 140, 'latency applied')
     assert.equal((await call(emu, 'POST', '/emulator/admin/faults', {apiVersion: null, rawBody: 'arm.teapot=1'})).status, 400)
     const cleared = await call(emu, 'DELETE', '/emulator/admin/faults', {apiVersion: null})
-    assert.deepEqual(cleared.json, {arm: {queue: [], retryAfterSeconds: 1, latencyMs: 0}, relay: {}})
+    assert.deepEqual(cleared.json, {arm: {queue: [], retryAfterSeconds: 1, latencyMs: 0, rates: {}, seed: 1}, relay: {}})
     const dropped = await call(emu, 'POST', '/emulator/admin/relay/drop-listeners', {apiVersion: null, body: {}})
     assert.equal(dropped.json.dropped, 0)
+    // The request log: the 429 above with its Retry-After and times, readable by the Contributor only.
+    const log = await call(emu, 'GET', '/emulator/admin/requests', {apiVersion: null})
+    assert.equal(log.status, 200, log.text)
+    const record = (log.json.value as Array<{status: number; retryAfter?: number; arrivedAt: number; answeredAt: number; injected?: boolean; requestId: string}>).find((r) => r.status === 429)!
+    assert.equal(record.retryAfter, 3)
+    assert.equal(record.injected, true)
+    assert.ok(record.answeredAt >= record.arrivedAt && record.requestId)
+    assert.equal((await call(emu, 'GET', '/emulator/admin/requests', {apiVersion: null, token: tokenFor(emu, 'reader')})).status, 403)
+    assert.deepEqual((await call(emu, 'DELETE', '/emulator/admin/requests', {apiVersion: null})).json, {value: []})
   })
 
   it('10. paging: nextLink with $skipToken for namespace, HC, rule and plan lists', async () => {
