@@ -60,6 +60,13 @@ describe('emulator fault spec', () => {
     one.apply(spec)
     const repeats = Array.from({length: 200}, () => one.take('PUT', '/x'))
     assert.ok(repeats.some((s) => s === undefined) && repeats.some((s) => s === 429))
+    // The subscription id (random per emulator state) does not change the draws.
+    const sub = (id: string) => {
+      const state = new ArmFaultState()
+      state.apply(spec)
+      return paths.slice(0, 200).map((p) => state.take('GET', p.replace('/subscriptions/s/', `/subscriptions/${id}/`)))
+    }
+    assert.deepEqual(sub('0a4af1d1-4295-47ea-a62d-dde734c5cc81'), sub('8848ad1d-d9b7-41a4-823f-99a868edca99'))
     assert.throws(() => parseFaultSpec('arm.rate429=1.5'), /probability from 0 to 1/)
     assert.throws(() => parseFaultSpec('arm.rate429=abc'), /probability/)
   })
