@@ -15,6 +15,8 @@ import type {RelayFaults} from './contracts.js'
  *                           many times that method + path was asked before, not on arrival order)
  *   arm.on=M                the forced answers above only hit requests whose method is M
  *                           (GET, PUT, PATCH, POST, DELETE, `write` = all but GET, `all`; several: PUT|POST)
+ *   arm.expireTokensEarly=S ARM treats bearer tokens as expiring S seconds before their `exp` (a client
+ *                           keeps reusing a token ARM already refuses, as with clock skew; 0 stops)
  *   relay.dropListeners=T   drop listener control channels now: T = all, NAMESPACE or NAMESPACE/HC
  *   relay.refuseRendezvous=STATUS   refuse every rendezvous with this HTTP status (0 = stop)
  *   relay.stallRendezvous=true|false   never answer senders' rendezvous
@@ -36,6 +38,8 @@ export interface ArmFaults {
   seed: number
   /** Methods the forced answers apply to (undefined = every method). */
   on?: string[]
+  /** Bearer tokens count as expired this many seconds before their `exp` (0: at `exp`). */
+  expireTokensEarlySeconds?: number
 }
 
 export interface FaultSpec {
@@ -108,6 +112,9 @@ export function parseFaultSpec(spec: string): FaultSpec {
         out.arm.on = list.includes('ALL') ? null : [...new Set(list.flatMap((m) => (m === 'WRITE' ? ['PUT', 'PATCH', 'POST', 'DELETE'] : [m])))]
         break
       }
+      case 'arm.expiretokensearly':
+        out.arm.expireTokensEarlySeconds = count(value, key)
+        break
       case 'relay.droplisteners': {
         if (!value || value.toLowerCase() === 'all' || value === '*') out.dropListeners = {}
         else {
@@ -146,7 +153,7 @@ export function parseFaultSpec(spec: string): FaultSpec {
         break
       default:
         throw new FaultSpecError(
-          `unknown fault "${key}"; known: arm.429, arm.409, arm.412, arm.5xx, arm.5NN, arm.retryAfter, arm.latency, arm.rate429, arm.rate503 (arm.rate5NN), arm.seed, arm.on, relay.dropListeners, relay.refuseRendezvous, relay.stallRendezvous, relay.expireTokensEarly, relay.failListen, relay.failListenStatus, relay.dropListenersEvery, relay.dropListenersFor, reset`,
+          `unknown fault "${key}"; known: arm.429, arm.409, arm.412, arm.5xx, arm.5NN, arm.retryAfter, arm.latency, arm.expireTokensEarly, arm.rate429, arm.rate503 (arm.rate5NN), arm.seed, arm.on, relay.dropListeners, relay.refuseRendezvous, relay.stallRendezvous, relay.expireTokensEarly, relay.failListen, relay.failListenStatus, relay.dropListenersEvery, relay.dropListenersFor, reset`,
         )
     }
   }
@@ -179,6 +186,7 @@ export class ArmFaultState implements ArmFaults {
   on?: string[]
   /** How many times each method + path was drawn for (keeps draws independent of arrival order). */
   private drawn = new Map<string, number>()
+  expireTokensEarlySeconds = 0
 
   apply(spec: FaultSpec): void {
     if (spec.reset) {
@@ -189,6 +197,7 @@ export class ArmFaultState implements ArmFaults {
       this.seed = 1
       this.on = undefined
       this.drawn.clear()
+      this.expireTokensEarlySeconds = 0
     }
     for (const {status, count} of spec.arm.statuses ?? []) for (let i = 0; i < count; i++) this.queue.push(status)
     if (spec.arm.retryAfterSeconds !== undefined) this.retryAfterSeconds = spec.arm.retryAfterSeconds
@@ -199,6 +208,7 @@ export class ArmFaultState implements ArmFaults {
       this.drawn.clear()
     }
     if (spec.arm.on !== undefined) this.on = spec.arm.on ?? undefined
+    if (spec.arm.expireTokensEarlySeconds !== undefined) this.expireTokensEarlySeconds = spec.arm.expireTokensEarlySeconds
   }
 
   /** The forced status for this request, if any: a queued one (counts down), else a seeded draw. */
@@ -221,7 +231,15 @@ export class ArmFaultState implements ArmFaults {
   }
 
   snapshot(): ArmFaults {
-    return {queue: [...this.queue], retryAfterSeconds: this.retryAfterSeconds, latencyMs: this.latencyMs, rates: {...this.rates}, seed: this.seed, ...(this.on ? {on: [...this.on]} : {})}
+    return {
+      queue: [...this.queue],
+      retryAfterSeconds: this.retryAfterSeconds,
+      latencyMs: this.latencyMs,
+      ...(this.expireTokensEarlySeconds ? {expireTokensEarlySeconds: this.expireTokensEarlySeconds} : {}),
+      rates: {...this.rates},
+      seed: this.seed,
+      ...(this.on ? {on: [...this.on]} : {}),
+    }
   }
 }
 

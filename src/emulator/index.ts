@@ -10,7 +10,7 @@ import {type CertificateAuthority, createCertificateAuthority, createServerCerti
 import type {ArmEnv} from './arm/context.js'
 import {handleMetadata, isMetadataPath} from './arm/metadata.js'
 import {ArmRouter} from './arm/router.js'
-import type {CreateRelayBroker, RelayBroker} from './contracts.js'
+import type {CreateRelayBroker, RelayBroker, RelayTokenCounters} from './contracts.js'
 import {StateRelayDirectory} from './directory.js'
 import {adminHandler, FaultControl} from './admin.js'
 import type {ArmRequestRecord, FaultSpec} from './faults.js'
@@ -91,6 +91,8 @@ export interface Emulator {
   /** Every ARM request so far (oldest first, the last 10,000): arrival, answer, status, Retry-After, client request id. */
   armRequests(): ArmRequestRecord[]
   clearArmRequests(): void
+  /** What the relay's control channels did with tokens so far (renewals taken or refused, channels cut at expiry). */
+  relayTokenCounters(): RelayTokenCounters
   setPageSize(size: number): void
   stop(): Promise<void>
 }
@@ -302,6 +304,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     faultCounters: () => ({...faults.door.counters}),
     armRequests: () => faults.requests.all(),
     clearArmRequests: () => faults.requests.clear(),
+    relayTokenCounters: () => broker.tokenCounters(),
     setPageSize: (size: number) => {
       pageSize = size
     },

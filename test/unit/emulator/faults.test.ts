@@ -85,6 +85,19 @@ describe('emulator fault spec', () => {
     assert.throws(() => parseFaultSpec('arm.on=FETCH'), /expected GET, PUT/)
   })
 
+  it('arm.expireTokensEarly=S moves bearer-token expiry S seconds earlier; 0 or reset stops it', () => {
+    const state = new ArmFaultState()
+    state.apply(parseFaultSpec('arm.expireTokensEarly=3598'))
+    assert.equal(state.expireTokensEarlySeconds, 3598)
+    assert.equal(state.snapshot().expireTokensEarlySeconds, 3598)
+    state.apply(parseFaultSpec('arm.expireTokensEarly=0'))
+    assert.equal(state.snapshot().expireTokensEarlySeconds, undefined)
+    state.apply(parseFaultSpec('arm.expireTokensEarly=5'))
+    state.apply(parseFaultSpec('reset'))
+    assert.equal(state.expireTokensEarlySeconds, 0)
+    assert.throws(() => parseFaultSpec('arm.expireTokensEarly=-1'), /whole number/)
+  })
+
   it('any input either parses or throws a FaultSpecError (property)', () => {
     fc.assert(
       fc.property(fc.string({maxLength: 80}), (text) => {
