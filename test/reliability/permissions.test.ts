@@ -78,10 +78,12 @@ describe('reliability: permissions matrix (relay and ARM refusals change nothing
     return {code: r.code, output: `${r.stdout}\n${r.stderr}`}
   }
 
-  /** A forward is long-running: each refused connection is logged (and the client closed); it keeps serving. */
+  /** A forward refused at start (a 401: the token itself) exits; one whose key lacks Send logs each refused connection and keeps serving. */
   const forwardWith = (connectionString: string) => async () => {
     const fwd = startCli(['forward', '--connection-string', connectionString, '--local', '127.0.0.1:0', '--connect-timeout', '5s'], env)
     try {
+      const started = await Promise.race([fwd.waitFor(/Forwarding 127\.0\.0\.1:\d+/).catch(() => undefined), fwd.exited])
+      if (typeof started !== 'string') return {code: (await fwd.exited).code, output: `${fwd.stdout()}\n${fwd.stderr()}`}
       const port = Number(/127\.0\.0\.1:(\d+)/.exec(await fwd.waitFor(/Forwarding 127\.0\.0\.1:\d+/))![1])
       await new Promise<void>((resolve) => {
         const s = connect({host: '127.0.0.1', port})
