@@ -95,6 +95,11 @@ export interface RelayBrokerOptions {
   closeTimeoutMs?: number
   /** Diagnostic lines (already free of secrets). */
   log?: (line: string) => void
+  /**
+   * Called with every SAS token a client presents (listen, connect, HTTP, renewToken), as
+   * presented: tests collect them to search hcctl's output for leaks. Never logged.
+   */
+  onToken?: (token: string) => void
 }
 
 /** Counts of the listeners' token events since the broker started. */

@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {rootCertificates} from 'node:tls'
@@ -51,6 +51,14 @@ export interface EmulatorOptions {
   tokenLifetimeSeconds?: number
   /** Diagnostic lines (no secrets). */
   log?: (line: string) => void
+  /**
+   * Called once with every secret the emulator holds or hands out: the principals' client
+   * secrets and every relay key (`key`, at start and after each ARM write, so keys replaced
+   * by a rotation or deleted with a scratch hybrid connection are reported too), the access
+   * tokens it issues (`bearer`) and the SAS tokens clients present to the relay (`sas`).
+   * Tests use it to search hcctl's output for leaks; nothing else should.
+   */
+  onSecret?: (kind: EmulatorSecretKind, value: string) => void
   /** A relayed connection half-closed (one leg sent its Close) and silent this long is ended (default 30 s). */
   relayCloseTimeoutMs?: number
   /** Replaces the relay broker (tests). */
@@ -58,6 +66,8 @@ export interface EmulatorOptions {
   /** How the app sandbox opens a sender through the relay. */
   relayDialer?: RelayDialer
 }
+
+export type EmulatorSecretKind = 'clientSecret' | 'key' | 'bearer' | 'sas'
 
 export interface EmulatorPrincipal {
   tenantId: string
@@ -152,7 +162,30 @@ function writeProfile(
   }
   const profilePath = join(stateDir, 'profile.json')
   writeFileSync(profilePath, JSON.stringify(profile, null, 2) + '\n', {mode: 0o600})
+  // The mode above applies only to a new file: a profile an older version left readable stays so.
+  chmodSync(profilePath, 0o600)
   return {profile, profilePath, caPath: join(stateDir, 'ca.pem')}
+}
+
+/** Reports the client secrets and relay keys of the state not reported before. */
+function secretReporter(state: StateStore, onSecret: (kind: EmulatorSecretKind, value: string) => void): () => void {
+  const seen = new Set<string>()
+  const report = (kind: EmulatorSecretKind, value: string) => {
+    if (!value || seen.has(value)) return
+    seen.add(value)
+    onSecret(kind, value)
+  }
+  return () => {
+    const {principals, namespaces, sites} = state.data
+    for (const p of [principals.contributor, principals.reader]) report('clientSecret', p.clientSecret)
+    for (const ns of namespaces) {
+      for (const r of [...ns.rules, ...ns.hybridConnections.flatMap((h) => h.rules)]) {
+        report('key', r.primaryKey)
+        report('key', r.secondaryKey)
+      }
+    }
+    for (const site of sites) for (const h of [...site.hybridConnections, ...site.slots.flatMap((s) => s.hybridConnections)]) report('key', h.sendKeyValue)
+  }
 }
 
 /**
@@ -176,12 +209,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   let port = 0
   const armUrl = () => `https://127.0.0.1:${port}`
-  const tokens = new TokenService({state, key, baseUrl: armUrl, lifetimeSeconds: options.tokenLifetimeSeconds})
+  const tokens = new TokenService({state, key, baseUrl: armUrl, lifetimeSeconds: options.tokenLifetimeSeconds, onIssued: options.onSecret && ((t) => options.onSecret!('bearer', t))})
   const broker = (options.createBroker ?? createRelayBroker)({
     directory: new StateRelayDirectory(state),
     relaySuffix: EMULATOR_RELAY_SUFFIX,
     rendezvousBase: () => `wss://127.0.0.1:${port}`,
     ...(options.relayCloseTimeoutMs === undefined ? {} : {closeTimeoutMs: options.relayCloseTimeoutMs}),
+    ...(options.onSecret ? {onToken: (t: string) => options.onSecret!('sas', t)} : {}),
     log,
   })
   // The sandbox sends through our own relay like an App Service app: a sender with the app's key.
@@ -206,7 +240,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     runCommand: (target, command) => sandbox.run(target, command),
   }
   const faults = new FaultControl(broker, log)
-  const router = new ArmRouter({env, tokens, faults: faults.arm, requests: faults.requests, log})
+  const reportKeys = options.onSecret && secretReporter(state, options.onSecret)
+  reportKeys?.()
+  const router = new ArmRouter({env, tokens, faults: faults.arm, requests: faults.requests, log, ...(reportKeys ? {afterWrite: reportKeys} : {})})
   const setFaults = (input: string | FaultSpec) => faults.set(input)
   if (options.faults) setFaults(options.faults)
 

@@ -69,6 +69,8 @@ export interface TokenServiceOptions {
   baseUrl: () => string
   lifetimeSeconds?: number
   now?: () => number
+  /** Called with every access token issued (tests collect them to search output for leaks). */
+  onIssued?: (token: string) => void
 }
 
 export class TokenService {
@@ -113,7 +115,9 @@ export class TokenService {
     const head = b64({typ: 'JWT', alg: 'RS256', kid: key.kid, x5t: key.kid})
     const body = b64(claims)
     const signature = sign('sha256', Buffer.from(`${head}.${body}`), key.privateKey).toString('base64url')
-    return {token: `${head}.${body}.${signature}`, claims}
+    const token = `${head}.${body}.${signature}`
+    this.options.onIssued?.(token)
+    return {token, claims}
   }
 
   /**

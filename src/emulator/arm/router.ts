@@ -167,6 +167,8 @@ export interface ArmRouterOptions {
   /** Every ARM request's arrival, answer, status and Retry-After (the admin endpoint shows it). */
   requests?: ArmRequestLog
   log?: (line: string) => void
+  /** Called after every successful write (the state changed and was saved). */
+  afterWrite?: () => void
 }
 
 export class ArmRouter {
@@ -324,7 +326,10 @@ export class ArmRouter {
     }
     const ctx: ArmCtx = {env, req, method, url, params, apiVersion, body, principal: auth.principal}
     const result = await handler(ctx)
-    if (writes && result.status < 400) env.state.save()
+    if (writes && result.status < 400) {
+      env.state.save()
+      this.options.afterWrite?.()
+    }
     return result
   }
 }

@@ -129,6 +129,7 @@ export class ListenerRegistry {
 
   private renewToken(conn: ListenerConn, token: string): void {
     const {ctx} = this
+    ctx.options.onToken?.(token)
     const resolved = ctx.options.directory.resolve(conn.namespace, conn.path)
     const result: AuthResult = resolved
       ? authorize({

@@ -78,6 +78,7 @@ export function authenticate(ctx: BrokerContext, req: IncomingMessage, parsed: P
   // HTTP mode: `Authorization` is the relay's only when relay auth is on; otherwise it belongs
   // to the application and passes through unevaluated (relay-protocol.md §1.4).
   if (action === 'http' && carrier?.source === 'Authorization' && !located.entity!.requiresClientAuthorization) carrier = undefined
+  if (carrier) ctx.options.onToken?.(carrier.token)
   const result = authorize({
     action,
     carrier,

@@ -2,6 +2,7 @@ import {randomBytes} from 'node:crypto'
 
 import {type CloudProfile, relayHost} from '../azure/clouds.js'
 import {NotFoundError, UsageError} from '../errors.js'
+import {doing} from '../hybrid/context.js'
 import type {RelayPort} from '../hybrid/relay-port.js'
 import {credentialsFromConnectionString, credentialsFromKey, type HybridConnectionCredentials} from '../relay/credentials.js'
 import {isRelayError} from '../relay/errors.js'
@@ -51,7 +52,7 @@ export async function runRelayTest(input: RelayTestInput): Promise<RelayTestRun>
     })
   }
   const host = relayHost(input.cloud, a.namespace)
-  const key = async (rule: string) => (await a.relay.listKeys(a.resourceGroup, a.namespace, a.name!, rule)).primaryKey
+  const key = async (rule: string) => (await doing(`listing the keys of ${rule} on ${a.namespace}/${a.name}`, () => a.relay.listKeys(a.resourceGroup, a.namespace, a.name!, rule), {listKeys: true})).primaryKey
   const listen = credentialsFromKey({host, entity: a.name, keyName: listenRule.name, key: await key(listenRule.name)})
   const send = sendRule === listenRule ? listen : credentialsFromKey({host, entity: a.name, keyName: sendRule.name, key: await key(sendRule.name)})
   return relayTest({...input, listen, send, listenerCountBefore: hc.listenerCount})
@@ -66,11 +67,12 @@ async function scratch(input: RelayTestInput, a: NonNullable<RelayTestInput['arm
     })
   }
   input.progress?.(`creating the temporary hybrid connection ${a.namespace}/${name}`)
-  await a.relay.putHybridConnection(a.resourceGroup, a.namespace, name, {requiresClientAuthorization: true})
+  // A refusal (a Reader, say) is an authorization error that says what was being done, not a bug.
+  await doing(`creating the temporary hybrid connection ${a.namespace}/${name}`, () => a.relay.putHybridConnection(a.resourceGroup, a.namespace, name, {requiresClientAuthorization: true}))
   let deleted = false
   try {
-    await a.relay.putRule(a.resourceGroup, a.namespace, name, SCRATCH_RULE, ['Listen', 'Send'])
-    const keys = await a.relay.listKeys(a.resourceGroup, a.namespace, name, SCRATCH_RULE)
+    await doing(`creating the rule ${SCRATCH_RULE} on ${a.namespace}/${name}`, () => a.relay.putRule(a.resourceGroup, a.namespace, name, SCRATCH_RULE, ['Listen', 'Send']))
+    const keys = await doing(`listing the keys of ${SCRATCH_RULE} on ${a.namespace}/${name}`, () => a.relay.listKeys(a.resourceGroup, a.namespace, name, SCRATCH_RULE), {listKeys: true})
     const creds = credentialsFromKey({host: relayHost(input.cloud, a.namespace), entity: name, keyName: SCRATCH_RULE, key: keys.primaryKey})
     const result = await relayTest({...input, listen: creds, send: creds, listenerCountBefore: 0})
     await a.relay.deleteHybridConnection(a.resourceGroup, a.namespace, name)

@@ -85,12 +85,13 @@ export function errorForUpgrade(status: number, reason: string, ctx: {role: 'sen
     })
   }
   if (status === 401 || status === 403) {
-    return new RelayError('RelayUnauthorized', `The relay refused the token for ${where} (HTTP ${status}${detail}); the ${ctx.role} needs a rule with the ${right} right.`, {
+    const cause = authCause(status, reason, right)
+    return new RelayError('RelayUnauthorized', `The relay refused the token for ${where}: ${cause.what} (HTTP ${status}${detail}).`, {
       status,
       reason,
       suggestions: [
-        `Use a connection string whose SharedAccessKeyName has the ${right} right (for App Service: ${ctx.role === 'sender' ? 'defaultSender' : 'defaultListener'}) and a current key.`,
-        'Check that this machine\'s clock is right: SAS tokens carry an expiry time.',
+        cause.todo ?? `Use a connection string whose SharedAccessKeyName has the ${right} right (for App Service: ${ctx.role === 'sender' ? 'defaultSender' : 'defaultListener'}) and a current key.`,
+        ...(cause.clock ? ['Check that this machine\'s clock is right: SAS tokens carry an expiry time.'] : []),
       ],
     })
   }
@@ -105,6 +106,20 @@ export function errorForUpgrade(status: number, reason: string, ctx: {role: 'sen
     })
   }
   return new RelayError('RelayError', `The relay answered HTTP ${status} for ${where}${detail}.`, {status, reason})
+}
+
+/**
+ * What a 401/403 from the relay means, from its reason phrase (relay-protocol.md §3.2, §4.4):
+ * the wrong key, an expired token, a token for another entity, an unknown rule, a missing right.
+ */
+function authCause(status: number, reason: string, right: string): {what: string; todo?: string; clock?: boolean} {
+  const current = 'Get a current connection string (`hcctl connection-string HC --namespace NS -g RG --rule RULE`): the key may have been rotated.'
+  if (/invalid signature/i.test(reason)) return {what: 'the key does not match the rule (wrong or rotated key)', todo: current}
+  if (/expired/i.test(reason)) return {what: 'the token has expired', todo: 'Sign a new token (or use a connection string with SharedAccessKey, from which hcctl signs fresh ones).', clock: true}
+  if (/audience/i.test(reason)) return {what: 'the token was signed for another hybrid connection or namespace', todo: 'Use a token or connection string for this hybrid connection (its EntityPath and the token\'s resource must name the same one).'}
+  if (/shared access key the entity does not have/i.test(reason)) return {what: 'the rule named in SharedAccessKeyName does not exist on this hybrid connection or its namespace', todo: current}
+  if (status === 403 || /claim/i.test(reason)) return {what: `the rule lacks the ${right} right`}
+  return {what: 'the token is missing or malformed', clock: true}
 }
 
 /** A network-level failure (no HTTP answer). */

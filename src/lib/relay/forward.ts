@@ -74,6 +74,9 @@ export class Forwarder {
         endpoint = await readEndpoint(this.o.credentials, this.o.transport ?? {}, {signal, timeoutMs: 10_000})
       } catch (error) {
         if (isHcctlError(error) && error.code === 'HybridConnectionNotFound') throw error
+        // 401 is the token itself (wrong or rotated key, expired, another entity, unknown rule):
+        // no connection could ever be sent with it. (403 is only this read needing Listen.)
+        if (isRelayError(error, 'RelayUnauthorized') && error.status === 401) throw error
         if (this.o.local.port === undefined) this.log(record('warn', 'warning', {hc: this.label, msg: `cannot read the endpoint (${(error as Error).message}); using an ephemeral local port`}))
       }
     }

@@ -79,7 +79,7 @@ describe('relay listener and sender (against a fake relay over TLS)', () => {
     relay.failConnect = {status: 401, reason: 'The token has an invalid signature'}
     await assert.rejects(send(), (e: unknown) => {
       assert.ok(isRelayError(e, 'RelayUnauthorized'))
-      assert.match(e.message, /Send right/)
+      assert.match(e.message, /the key does not match the rule \(wrong or rotated key\)/)
       assert.doesNotMatch(e.message + e.suggestions.join(' '), new RegExp(KEY))
       return true
     })
