@@ -1,19 +1,11 @@
 import {strict as assert} from 'node:assert'
 
 import {AzureArmClient} from '../../../src/lib/azure/arm-client.js'
-import type {CloudProfile} from '../../../src/lib/azure/clouds.js'
 import {staticTokenCredential} from '../../../src/lib/azure/credentials.js'
 import {relayPortFromArm, statusOf} from '../../../src/lib/hybrid/relay-port.js'
-import {fakeTransport, json, type Step} from '../azure/fake-transport.js'
+import {TEST_CLOUD, fakeTransport, json, type Step} from '../azure/fake-transport.js'
 
-const cloud: CloudProfile = {
-  name: 'test',
-  armEndpoint: 'https://arm.example.test',
-  armAudience: 'https://arm.example.test',
-  authorityHost: 'https://login.example.test',
-  relaySuffix: '.relay.example.test',
-  appServiceSuffix: '.apps.example.test',
-}
+const cloud = TEST_CLOUD
 const SUB = '00000000-0000-0000-0000-000000000001'
 const NS = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Relay/namespaces/contoso`
 const HC = `${NS}/hybridConnections/db01`
