@@ -1,9 +1,9 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {homedir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
+import {dirname, join} from 'node:path'
 
 import {type Logger, silentLogger} from '../output/logger.js'
+import {configDir} from './clouds.js'
 import type {AccessToken, HcctlCredential} from './credentials.js'
 
 /**
@@ -39,11 +39,6 @@ interface Entry {
 interface CacheFile {
   version: 1
   tokens: Record<string, Entry>
-}
-
-/** The hcctl config folder: HCCTL_CONFIG_DIR, else ~/.hcctl. */
-export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.HCCTL_CONFIG_DIR ? resolve(env.HCCTL_CONFIG_DIR) : join(homedir(), '.hcctl')
 }
 
 export function tokenCachePath(env: NodeJS.ProcessEnv = process.env): string {

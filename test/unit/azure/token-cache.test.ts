@@ -3,9 +3,9 @@ import {chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSy
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import type {CloudProfile} from '../../../src/lib/azure/clouds.js'
+import {type CloudProfile, configDir, emulatorStateDir} from '../../../src/lib/azure/clouds.js'
 import {type AccessToken, type HcctlCredential, chainIdentity, createCredential} from '../../../src/lib/azure/credentials.js'
-import {REFRESH_MARGIN_MS, TokenCache, type TokenCacheKey, cacheKeyId, cachedCredential, configDir, tokenCacheEnabled} from '../../../src/lib/azure/token-cache.js'
+import {REFRESH_MARGIN_MS, TokenCache, type TokenCacheKey, cacheKeyId, cachedCredential, tokenCacheEnabled} from '../../../src/lib/azure/token-cache.js'
 
 const KEY: TokenCacheKey = {cloud: 'AzureCloud https://management.azure.com', authority: 'https://login.microsoftonline.com', tenant: 't1', source: 'client:c1', scope: 'https://management.azure.com/.default'}
 const HOUR = 3600_000
@@ -125,6 +125,8 @@ describe('token cache', () => {
     assert.equal(tokenCacheEnabled({}), true)
     for (const off of ['0', 'false', 'off']) assert.equal(tokenCacheEnabled({HCCTL_TOKEN_CACHE: off}), false)
     assert.equal(configDir({HCCTL_CONFIG_DIR: '/x/y'}), '/x/y')
+    assert.equal(emulatorStateDir({HCCTL_CONFIG_DIR: '/x/y'}), '/x/y/emulator', 'the emulator state moves with the config folder')
+    assert.equal(emulatorStateDir({HCCTL_CONFIG_DIR: '/x/y', HCCTL_EMULATOR_STATE: '/e'}), '/e', 'HCCTL_EMULATOR_STATE wins')
     const cloud: CloudProfile = {
       name: 'emulator',
       armEndpoint: 'https://127.0.0.1:1',
