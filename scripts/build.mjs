@@ -61,6 +61,15 @@ const plugin = {
   setup(build) {
     build.onResolve({filter: /^hcctl:commands$/}, () => ({path: 'commands', namespace: 'hcctl'}))
     build.onLoad({filter: /.*/, namespace: 'hcctl'}, () => ({contents: commandsModule(), resolveDir: ROOT, loader: 'ts'}))
+    // oclif's logger makes a `debug` logger per namespace at start-up; loading `debug` (with
+    // supports-color and tty) costs every command a few ms although it prints only with DEBUG
+    // set. This stand-in loads the real one only then.
+    build.onResolve({filter: /^debug$/}, (args) => (args.importer.includes(`${sep}@oclif${sep}core${sep}`) ? {path: 'debug', namespace: 'hcctl-debug'} : undefined))
+    build.onLoad({filter: /.*/, namespace: 'hcctl-debug'}, () => ({
+      contents: `module.exports = process.env.DEBUG ? require(${JSON.stringify(join(ROOT, 'node_modules', 'debug', 'src', 'index.js'))}) : () => Object.assign(() => {}, {enabled: false})`,
+      resolveDir: ROOT,
+      loader: 'js',
+    }))
     build.onResolve({filter: /^[^./]/}, (args) => {
       if (args.kind === 'entry-point') return undefined
       const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0]
