@@ -70,6 +70,11 @@ const plugin = {
       resolveDir: ROOT,
       loader: 'js',
     }))
+    // oclif's index checks @oclif/core's own engines field with semver at load; in a bundle it
+    // cannot find that package.json (no __dirname in ESM) and ignores the error, so semver was
+    // loaded for nothing. Our engines field is npm's to enforce.
+    build.onResolve({filter: /^semver$/}, (args) => (args.importer.endsWith(`${sep}@oclif${sep}core${sep}lib${sep}index.js`) ? {path: 'semver', namespace: 'hcctl-semver'} : undefined))
+    build.onLoad({filter: /.*/, namespace: 'hcctl-semver'}, () => ({contents: 'module.exports = {satisfies: () => true}', loader: 'js'}))
     build.onResolve({filter: /^[^./]/}, (args) => {
       if (args.kind === 'entry-point') return undefined
       const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0]
