@@ -101,7 +101,6 @@ describe('token cache', () => {
     const keyFor = (scope: string) => ({...KEY, scope})
     const first = cachedCredential(inner, {cache, keyFor})
     assert.equal((await first.getToken('s'))?.token, 'token-1')
-    assert.equal(first.invalidate('token-1'), false, 'a token just signed in for is not a cached one')
     // another process: the cache answers
     const second = cachedCredential(inner, {cache, keyFor})
     assert.equal((await second.getToken('s'))?.token, 'token-1')
@@ -110,6 +109,42 @@ describe('token cache', () => {
     assert.equal((await second.getToken('s'))?.token, 'token-2')
     assert.equal(inner.calls, 2)
     assert.equal(cache.get(keyFor('s'))?.token, 'token-2')
+    // a token just signed in for, by a credential that cannot sign in afresh: no retry, but the
+    // refused token leaves the file so that the next process does not reuse it
+    assert.equal(second.invalidate('token-2'), false)
+    assert.equal(cache.get(keyFor('s')), undefined)
+  })
+
+  it('invalidate also makes the sign-in library forget the token (it holds tokens in memory as MSAL does); concurrent refusals each get true', async () => {
+    const cache = new TokenCache(join(tempDir(), 'token-cache.json'))
+    // Like MSAL: one token, handed out again until the credential is told to forget it.
+    const inner = {
+      kind: 'profile-service-principal' as const,
+      sources: ['test'],
+      calls: 0,
+      current: undefined as string | undefined,
+      async getToken(): Promise<AccessToken> {
+        if (!inner.current) inner.current = `token-${++inner.calls}`
+        return {token: inner.current, expiresOnTimestamp: Date.now() + HOUR}
+      },
+      invalidate(token: string) {
+        if (token !== inner.current) return false
+        inner.current = undefined
+        return true
+      },
+    }
+    const keyFor = (scope: string) => ({...KEY, scope})
+    const first = cachedCredential(inner, {cache, keyFor})
+    assert.equal((await first.getToken('s'))?.token, 'token-1')
+    assert.equal(first.invalidate('token-1'), true, 'signed in for, not cached: the inner credential forgets it')
+    assert.equal((await first.getToken('s'))?.token, 'token-2', 'a new sign-in, not the same token from memory')
+    // another process reads token-2 from the file; two requests are refused with it at once
+    const second = cachedCredential(inner, {cache, keyFor})
+    assert.equal((await second.getToken('s'))?.token, 'token-2')
+    assert.equal(second.invalidate('token-2'), true)
+    assert.equal(second.invalidate('token-2'), true, 'the second refusal may sign in again too')
+    assert.equal((await second.getToken('s'))?.token, 'token-3')
+    assert.equal(second.invalidate('never-seen'), false)
   })
 
   it('an unreadable or unwritable cache costs sign-ins, never an error', async () => {
@@ -140,7 +175,8 @@ describe('token cache', () => {
     const cached = createCredential({cloud, env: {HCCTL_CONFIG_DIR: dir}})
     assert.equal(typeof (cached as {invalidate?: unknown}).invalidate, 'function')
     const off = createCredential({cloud, env: {HCCTL_CONFIG_DIR: dir, HCCTL_TOKEN_CACHE: '0'}})
-    assert.equal((off as {invalidate?: unknown}).invalidate, undefined)
+    // without the cache, invalidate makes the sign-in library sign in again (it keeps tokens in memory)
+    assert.equal(typeof (off as {invalidate?: unknown}).invalidate, 'function')
     // a cached token for the profile principal answers without signing in (the authority is unreachable)
     new TokenCache(join(dir, 'token-cache.json')).set(
       {cloud: `emulator ${cloud.armEndpoint}`, authority: cloud.authorityHost, tenant: 't', source: 'client:c', scope: 'x/.default'},
