@@ -61,6 +61,20 @@ const plugin = {
   setup(build) {
     build.onResolve({filter: /^hcctl:commands$/}, () => ({path: 'commands', namespace: 'hcctl'}))
     build.onLoad({filter: /.*/, namespace: 'hcctl'}, () => ({contents: commandsModule(), resolveDir: ROOT, loader: 'ts'}))
+    // oclif's logger makes a `debug` logger per namespace at start-up; loading `debug` (with
+    // supports-color and tty) costs every command a few ms although it prints only with DEBUG
+    // set. This stand-in loads the real one only then.
+    build.onResolve({filter: /^debug$/}, (args) => (args.importer.includes(`${sep}@oclif${sep}core${sep}`) ? {path: 'debug', namespace: 'hcctl-debug'} : undefined))
+    build.onLoad({filter: /.*/, namespace: 'hcctl-debug'}, () => ({
+      contents: `module.exports = process.env.DEBUG ? require(${JSON.stringify(join(ROOT, 'node_modules', 'debug', 'src', 'index.js'))}) : () => Object.assign(() => {}, {enabled: false})`,
+      resolveDir: ROOT,
+      loader: 'js',
+    }))
+    // oclif's index checks @oclif/core's own engines field with semver at load; in a bundle it
+    // cannot find that package.json (no __dirname in ESM) and ignores the error, so semver was
+    // loaded for nothing. Our engines field is npm's to enforce.
+    build.onResolve({filter: /^semver$/}, (args) => (args.importer.endsWith(`${sep}@oclif${sep}core${sep}lib${sep}index.js`) ? {path: 'semver', namespace: 'hcctl-semver'} : undefined))
+    build.onLoad({filter: /.*/, namespace: 'hcctl-semver'}, () => ({contents: 'module.exports = {satisfies: () => true}', loader: 'js'}))
     build.onResolve({filter: /^[^./]/}, (args) => {
       if (args.kind === 'entry-point') return undefined
       const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0]

@@ -196,7 +196,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private readonly azureContexts: AzureContext[] = []
 
   /**
-   * The Azure context (credential, lazy subscription, ARM client, Relay SDK) from
+   * The Azure context (credential, lazy subscription, ARM client) from
    * --cloud/--subscription/--access-token; commands that talk to Azure spread `azureFlags`.
    * Imported lazily so that --help and commands without Azure stay light.
    */

@@ -2,7 +2,7 @@ import {Flags, type Command} from '@oclif/core'
 
 import type {HybridContext} from '../lib/hybrid/context.js'
 import type {ProvisioningOutcome, Step} from '../lib/hybrid/model.js'
-import type {RelayPort} from '../lib/hybrid/relay-port.js'
+import {relayPortFromArm} from '../lib/hybrid/relay-port.js'
 import {BaseCommand} from './base-command.js'
 import {azureFlags} from './flags.js'
 
@@ -30,18 +30,7 @@ export abstract class ProvisioningCommand<T extends typeof Command> extends Base
     const azure = await this.azure(undefined, options.cleanup ? {unabortable: true} : undefined)
     const logger = this.logger()
     this.showProgress('reading from Azure Resource Manager')
-    let port: Promise<RelayPort> | undefined
-    const relayPort = () =>
-      (port ??= (async () => {
-        const {relayPortFromSdk} = await import('../lib/hybrid/relay-port.js')
-        return relayPortFromSdk(await azure.relayApi(), options.cleanup ? undefined : this.abort.signal)
-      })())
-    const relay = new Proxy({} as RelayPort, {
-      get: (_t, name: string) => async (...args: unknown[]) => {
-        const p = await relayPort()
-        return (p[name as keyof RelayPort] as (...a: unknown[]) => Promise<unknown>)(...args)
-      },
-    })
+    const relay = relayPortFromArm(azure.arm, azure.subscriptionId, options.cleanup ? undefined : this.abort.signal)
     return {
       arm: azure.arm,
       relay,

@@ -1,10 +1,10 @@
-import type {RelayAPI} from '@azure/arm-relay'
-
+import type {ArmClient} from '../azure/arm-types.js'
+import {authorizationRuleId, hybridConnectionId, relayNamespaceId} from '../azure/resource-id.js'
 import type {AccessKeys, AuthorizationRuleInfo, KeyType, RelayHybridConnection, RelayNamespaceInfo, Right} from './model.js'
 
 /**
- * What the use-cases need from Microsoft.Relay. The real one wraps `@azure/arm-relay`
- * (`relayPortFromSdk`); tests use a fake. `get*` return undefined on 404; every other failure
+ * What the use-cases need from Microsoft.Relay. The real one is plain ARM calls through our
+ * ARM client (`relayPortFromArm`); tests use a fake. `get*` return undefined on 404; every other failure
  * is thrown as is (it carries `statusCode`/`status`), and callers explain it.
  */
 export interface RelayPort {
@@ -31,93 +31,108 @@ export function statusOf(error: unknown): number | undefined {
   return undefined
 }
 
-async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
-  try {
-    return await p
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined
-    throw error
+interface Resource<P> {
+  id?: string
+  name?: string
+  location?: string
+  properties?: P
+}
+type HcProperties = {requiresClientAuthorization?: boolean; userMetadata?: string | null; listenerCount?: number; createdAt?: string; updatedAt?: string}
+type KeysBody = {keyName?: string; primaryKey?: string; secondaryKey?: string; primaryConnectionString?: string; secondaryConnectionString?: string}
+
+function toNamespace(n: Resource<{provisioningState?: string}>, fallbackName: string): RelayNamespaceInfo {
+  return {
+    id: n.id ?? '',
+    name: n.name ?? fallbackName,
+    ...(n.location ? {location: n.location} : {}),
+    ...(n.properties?.provisioningState ? {provisioningState: n.properties.provisioningState} : {}),
   }
 }
 
-async function collect<T>(iter: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = []
-  for await (const item of iter) out.push(item)
-  return out
-}
-
-type SdkHc = {id?: string; name?: string; requiresClientAuthorization?: boolean; userMetadata?: string; listenerCount?: number; createdAt?: Date | string; updatedAt?: Date | string}
-
-function toHc(h: SdkHc, fallbackName: string): RelayHybridConnection {
-  const iso = (d: Date | string | undefined) => (d === undefined ? undefined : d instanceof Date ? d.toISOString() : String(d))
+function toHc(h: Resource<HcProperties>, fallbackName: string): RelayHybridConnection {
+  const p = h.properties ?? {}
   return {
     id: h.id ?? '',
     name: h.name ?? fallbackName,
-    requiresClientAuthorization: h.requiresClientAuthorization !== false,
-    ...(h.userMetadata !== undefined && h.userMetadata !== null ? {userMetadata: h.userMetadata} : {}),
-    listenerCount: h.listenerCount ?? 0,
-    ...(h.createdAt ? {createdAt: iso(h.createdAt)} : {}),
-    ...(h.updatedAt ? {updatedAt: iso(h.updatedAt)} : {}),
+    requiresClientAuthorization: p.requiresClientAuthorization !== false,
+    ...(p.userMetadata !== undefined && p.userMetadata !== null ? {userMetadata: p.userMetadata} : {}),
+    listenerCount: p.listenerCount ?? 0,
+    ...(p.createdAt ? {createdAt: String(p.createdAt)} : {}),
+    ...(p.updatedAt ? {updatedAt: String(p.updatedAt)} : {}),
   }
 }
 
-function toRule(r: {id?: string; name?: string; rights?: string[]}, fallbackName: string): AuthorizationRuleInfo {
-  return {...(r.id ? {id: r.id} : {}), name: r.name ?? fallbackName, rights: (r.rights ?? []) as Right[]}
+function toRule(r: Resource<{rights?: string[]}>, fallbackName: string): AuthorizationRuleInfo {
+  return {...(r.id ? {id: r.id} : {}), name: r.name ?? fallbackName, rights: (r.properties?.rights ?? []) as Right[]}
 }
 
-function toKeys(k: {keyName?: string; primaryKey?: string; secondaryKey?: string; primaryConnectionString?: string; secondaryConnectionString?: string}, rule: string): AccessKeys {
+function toKeys(k: KeysBody | undefined, rule: string): AccessKeys {
   return {
-    keyName: k.keyName ?? rule,
-    primaryKey: k.primaryKey ?? '',
-    secondaryKey: k.secondaryKey ?? '',
-    ...(k.primaryConnectionString ? {primaryConnectionString: k.primaryConnectionString} : {}),
-    ...(k.secondaryConnectionString ? {secondaryConnectionString: k.secondaryConnectionString} : {}),
+    keyName: k?.keyName ?? rule,
+    primaryKey: k?.primaryKey ?? '',
+    secondaryKey: k?.secondaryKey ?? '',
+    ...(k?.primaryConnectionString ? {primaryConnectionString: k.primaryConnectionString} : {}),
+    ...(k?.secondaryConnectionString ? {secondaryConnectionString: k.secondaryConnectionString} : {}),
   }
 }
 
-/** The RelayPort over `@azure/arm-relay`'s RelayAPI client (api-version 2017-04-01). */
-export function relayPortFromSdk(client: RelayAPI, signal?: AbortSignal): RelayPort {
-  const o = signal ? {abortSignal: signal as never} : {}
+/**
+ * The RelayPort over our own ARM client (Microsoft.Relay at the api-version of the provider
+ * table, arm-surface.md §1-§2): plain GET/PUT/DELETE/POST on the resource ids, paging, retries
+ * and long-running operations from the client. Unlike `@azure/arm-relay` it loads nothing
+ * more (that SDK and its core pipeline were ~175 modules and most of a `list --app`).
+ */
+export function relayPortFromArm(arm: ArmClient, subscriptionId: string, signal?: AbortSignal): RelayPort {
+  const ns = (rg: string, namespace: string) => relayNamespaceId({subscriptionId, resourceGroup: rg, namespace})
+  const hcId = (rg: string, namespace: string, hc: string) => hybridConnectionId({subscriptionId, resourceGroup: rg, namespace, hybridConnection: hc})
+  const ruleId = (rg: string, namespace: string, hc: string, rule: string) => authorizationRuleId({subscriptionId, resourceGroup: rg, namespace, hybridConnection: hc, rule})
+  const o = {signal}
   return {
-    async getNamespace(rg, ns) {
-      const n = await orUndefined(client.namespaces.get(rg, ns, o))
-      return n && {id: n.id ?? '', name: n.name ?? ns, ...(n.location ? {location: n.location} : {}), ...(n.provisioningState ? {provisioningState: n.provisioningState} : {})}
+    async getNamespace(rg, namespace) {
+      const n = await arm.get<Resource<{provisioningState?: string}>>(ns(rg, namespace), {allowNotFound: true, signal})
+      return n && toNamespace(n, namespace)
     },
     async listNamespaces() {
-      return (await collect(client.namespaces.list(o))).map((n) => ({id: n.id ?? '', name: n.name ?? '', ...(n.location ? {location: n.location} : {})}))
+      return (await arm.list<Resource<{provisioningState?: string}>>(`/subscriptions/${subscriptionId}/providers/Microsoft.Relay/namespaces`, o)).map((n) => toNamespace(n, ''))
     },
-    async createNamespace(rg, ns, location) {
-      const n = await client.namespaces.beginCreateOrUpdateAndWait(rg, ns, {location, sku: {name: 'Standard', tier: 'Standard'}}, {...o, updateIntervalInMs: 500})
-      return {id: n.id ?? '', name: n.name ?? ns, ...(n.location ? {location: n.location} : {}), ...(n.provisioningState ? {provisioningState: n.provisioningState} : {})}
+    async createNamespace(rg, namespace, location) {
+      const body = {location, sku: {name: 'Standard', tier: 'Standard'}}
+      const r = await arm.request<Resource<{provisioningState?: string}>>({method: 'PUT', path: ns(rg, namespace), body, wait: true, signal})
+      return toNamespace(r.body ?? {}, namespace)
     },
-    async getHybridConnection(rg, ns, hc) {
-      const h = await orUndefined(client.hybridConnections.get(rg, ns, hc, o))
+    async getHybridConnection(rg, namespace, hc) {
+      const h = await arm.get<Resource<HcProperties>>(hcId(rg, namespace, hc), {allowNotFound: true, signal})
       return h && toHc(h, hc)
     },
-    async listHybridConnections(rg, ns) {
-      return (await collect(client.hybridConnections.listByNamespace(rg, ns, o))).map((h) => toHc(h, ''))
+    async listHybridConnections(rg, namespace) {
+      return (await arm.list<Resource<HcProperties>>(`${ns(rg, namespace)}/hybridConnections`, o)).map((h) => toHc(h, ''))
     },
-    async putHybridConnection(rg, ns, hc, props) {
-      return toHc(await client.hybridConnections.createOrUpdate(rg, ns, hc, props, o), hc)
+    async putHybridConnection(rg, namespace, hc, props) {
+      const r = await arm.request<Resource<HcProperties>>({method: 'PUT', path: hcId(rg, namespace, hc), body: {properties: props}, signal})
+      return toHc(r.body ?? {}, hc)
     },
-    async deleteHybridConnection(rg, ns, hc) {
-      await client.hybridConnections.delete(rg, ns, hc, o)
+    async deleteHybridConnection(rg, namespace, hc) {
+      await arm.request({method: 'DELETE', path: hcId(rg, namespace, hc), signal})
     },
-    async listRules(rg, ns, hc) {
-      return (await collect(client.hybridConnections.listAuthorizationRules(rg, ns, hc, o))).map((r) => toRule(r, ''))
+    async listRules(rg, namespace, hc) {
+      return (await arm.list<Resource<{rights?: string[]}>>(`${hcId(rg, namespace, hc)}/authorizationRules`, o)).map((r) => toRule(r, ''))
     },
-    async getRule(rg, ns, hc, rule) {
-      const r = await orUndefined(client.hybridConnections.getAuthorizationRule(rg, ns, hc, rule, o))
+    async getRule(rg, namespace, hc, rule) {
+      const r = await arm.get<Resource<{rights?: string[]}>>(ruleId(rg, namespace, hc, rule), {allowNotFound: true, signal})
       return r && toRule(r, rule)
     },
-    async putRule(rg, ns, hc, rule, rights) {
-      return toRule(await client.hybridConnections.createOrUpdateAuthorizationRule(rg, ns, hc, rule, {rights}, o), rule)
+    async putRule(rg, namespace, hc, rule, rights) {
+      const r = await arm.request<Resource<{rights?: string[]}>>({method: 'PUT', path: ruleId(rg, namespace, hc, rule), body: {properties: {rights}}, signal})
+      return toRule(r.body ?? {}, rule)
     },
-    async listKeys(rg, ns, hc, rule) {
-      return toKeys(await client.hybridConnections.listKeys(rg, ns, hc, rule, o), rule)
+    async listKeys(rg, namespace, hc, rule) {
+      const r = await arm.request<KeysBody>({method: 'POST', path: `${ruleId(rg, namespace, hc, rule)}/listKeys`, idempotent: true, signal})
+      return toKeys(r.body, rule)
     },
-    async regenerateKey(rg, ns, hc, rule, keyType) {
-      return toKeys(await client.hybridConnections.regenerateKeys(rg, ns, hc, rule, {keyType}, o), rule)
+    async regenerateKey(rg, namespace, hc, rule, keyType) {
+      // Not retried: a second regeneration after a lost answer would replace the key again.
+      const r = await arm.request<KeysBody>({method: 'POST', path: `${ruleId(rg, namespace, hc, rule)}/regenerateKeys`, body: {keyType}, signal})
+      return toKeys(r.body, rule)
     },
   }
 }

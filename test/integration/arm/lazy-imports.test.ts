@@ -6,6 +6,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {startEmulator} from '../../../src/emulator/index.js'
 import {TokenCache} from '../../../src/lib/azure/token-cache.js'
 import {RUN_JS} from '../../helpers/cli.js'
 
@@ -86,5 +87,29 @@ describe('start-up stays light: heavy modules load only where they are used', fu
     const heavy = heavyIn(signIn.modules)
     assert.ok(heavy.includes('@azure/identity'), heavy.join())
     for (const h of ['@azure/arm-relay', '/ws/', '@peculiar/x509']) assert.ok(!heavy.includes(h), h)
+  })
+  it('list --app and show read the Relay side with plain ARM calls: no @azure/arm-relay, no SDK core (a given token: nothing heavy at all)', async () => {
+    const em = await startEmulator({
+      inMemory: true,
+      seed: {
+        resourceGroups: [{name: 'rg'}],
+        plans: [{resourceGroup: 'rg', name: 'plan', sku: 'S1'}],
+        sites: [{resourceGroup: 'rg', name: 'app', plan: 'plan'}],
+        namespaces: [{resourceGroup: 'rg', name: 'lazy-relay', hybridConnections: [{name: 'hc', endpoint: 'db:1433', defaultRules: true}]}],
+        attachments: [{resourceGroup: 'rg', site: 'app', namespace: 'lazy-relay', hybridConnection: 'hc'}],
+      },
+    })
+    try {
+      const {token} = em.tokens.issue({principal: em.state.data.principals.contributor, audience: em.profile.armAudience})
+      const env = {HCCTL_CLOUD: 'emulator', HCCTL_EMULATOR_STATE: em.stateDir, HCCTL_ACCESS_TOKEN: token, AZURE_SUBSCRIPTION_ID: em.subscriptionId}
+      for (const args of [['list', '--app', 'app', '-g', 'rg', '--json'], ['show', 'hc', '--namespace', 'lazy-relay', '-g', 'rg', '--json']]) {
+        const {code, modules} = await modulesLoadedBy(args, env)
+        assert.equal(code, 0, args.join(' '))
+        assert.deepEqual(heavyIn(modules), [], args.join(' '))
+        assert.deepEqual(modules.filter((m) => m.includes('/node_modules/@azure/')), [], args.join(' '))
+      }
+    } finally {
+      await em.stop()
+    }
   })
 })

@@ -6,16 +6,9 @@ import type {CloudProfile} from '../../../src/lib/azure/clouds.js'
 import {staticTokenCredential} from '../../../src/lib/azure/credentials.js'
 import {TransportError} from '../../../src/lib/azure/transport.js'
 import {recordingLogger} from '../../../src/lib/output/logger.js'
-import {fakeTransport, json, type Step} from './fake-transport.js'
+import {TEST_CLOUD, fakeTransport, json, type Step} from './fake-transport.js'
 
-const cloud: CloudProfile = {
-  name: 'test',
-  armEndpoint: 'https://arm.example.test',
-  armAudience: 'https://arm.example.test',
-  authorityHost: 'https://login.example.test',
-  relaySuffix: '.relay.example.test',
-  appServiceSuffix: '.apps.example.test',
-}
+const cloud: CloudProfile = TEST_CLOUD
 const SUB = '00000000-0000-0000-0000-000000000001'
 const TOKEN = 'eyJhbGciOiJub25lIn0.eyJleHAiOjQxMDI0NDQ4MDAsIm9pZCI6IngifQ.c2ln'
 

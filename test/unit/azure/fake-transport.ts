@@ -1,3 +1,4 @@
+import type {CloudProfile} from '../../../src/lib/azure/clouds.js'
 import type {Transport, TransportRequest, TransportResponse} from '../../../src/lib/azure/transport.js'
 import {TransportError} from '../../../src/lib/azure/transport.js'
 
@@ -36,4 +37,14 @@ export function fakeTransport(steps: Step[]) {
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Partial<TransportResponse> {
   return {status, headers, body: JSON.stringify(body)}
+}
+
+/** A cloud profile on names that never resolve (the fake transport answers instead). */
+export const TEST_CLOUD: CloudProfile = {
+  name: 'test',
+  armEndpoint: 'https://arm.example.test',
+  armAudience: 'https://arm.example.test',
+  authorityHost: 'https://login.example.test',
+  relaySuffix: '.relay.example.test',
+  appServiceSuffix: '.apps.example.test',
 }
