@@ -97,6 +97,16 @@ export interface RelayBrokerOptions {
   log?: (line: string) => void
 }
 
+/** Counts of the listeners' token events since the broker started. */
+export interface RelayTokenCounters {
+  /** `renewToken` commands accepted (the channel's expiry moved). */
+  renewals: number
+  /** `renewToken` commands refused: the channel was closed with 1008. */
+  renewalsRefused: number
+  /** Control channels closed with 1008 because their token expired unrenewed. */
+  expiredClosed: number
+}
+
 /** What the broker offers the main server. */
 export interface RelayBroker extends RelayRuntime {
   /** True when a request belongs to the relay: a `/$hc/` path, or a Host under the relay suffix. */
@@ -106,6 +116,8 @@ export interface RelayBroker extends RelayRuntime {
   /** Plain HTTPS: HTTP-mode senders and the runtime management GET. */
   handleRequest(req: IncomingMessage, res: ServerResponse): void
   setFaults(faults: RelayFaults): void
+  /** What the control channels did with tokens so far (tests print it). */
+  tokenCounters(): RelayTokenCounters
   /** Drop every listener control channel now (fault injection: the agent must reconnect). */
   dropListeners(namespace?: string, name?: string): number
   /** Close every socket. */

@@ -7,6 +7,8 @@ import type {RelayFaults} from './contracts.js'
  *   arm.retryAfter=S        Retry-After seconds on those 429s (default 1)
  *   arm.5xx=N               the next N ARM requests answer 503 (arm.500=N, arm.502=N ... pick the status)
  *   arm.latency=D           every ARM request waits D first (200ms, 1.5s, or plain milliseconds)
+ *   arm.expireTokensEarly=S ARM treats bearer tokens as expiring S seconds before their `exp` (a client
+ *                           keeps reusing a token ARM already refuses, as with clock skew; 0 stops)
  *   relay.dropListeners=T   drop listener control channels now: T = all, NAMESPACE or NAMESPACE/HC
  *   relay.refuseRendezvous=STATUS   refuse every rendezvous with this HTTP status (0 = stop)
  *   relay.stallRendezvous=true|false   never answer senders' rendezvous
@@ -23,6 +25,8 @@ export interface ArmFaults {
   queue: number[]
   retryAfterSeconds: number
   latencyMs: number
+  /** Bearer tokens count as expired this many seconds before their `exp` (0: at `exp`). */
+  expireTokensEarlySeconds?: number
 }
 
 export interface FaultSpec {
@@ -78,6 +82,9 @@ export function parseFaultSpec(spec: string): FaultSpec {
       case 'arm.latency':
         out.arm.latencyMs = duration(value, key)
         break
+      case 'arm.expiretokensearly':
+        out.arm.expireTokensEarlySeconds = count(value, key)
+        break
       case 'relay.droplisteners': {
         if (!value || value.toLowerCase() === 'all' || value === '*') out.dropListeners = {}
         else {
@@ -116,7 +123,7 @@ export function parseFaultSpec(spec: string): FaultSpec {
         break
       default:
         throw new FaultSpecError(
-          `unknown fault "${key}"; known: arm.429, arm.5xx, arm.5NN, arm.retryAfter, arm.latency, relay.dropListeners, relay.refuseRendezvous, relay.stallRendezvous, relay.expireTokensEarly, relay.failListen, relay.failListenStatus, relay.dropListenersEvery, relay.dropListenersFor, reset`,
+          `unknown fault "${key}"; known: arm.429, arm.5xx, arm.5NN, arm.retryAfter, arm.latency, arm.expireTokensEarly, relay.dropListeners, relay.refuseRendezvous, relay.stallRendezvous, relay.expireTokensEarly, relay.failListen, relay.failListenStatus, relay.dropListenersEvery, relay.dropListenersFor, reset`,
         )
     }
   }
@@ -128,16 +135,19 @@ export class ArmFaultState implements ArmFaults {
   queue: number[] = []
   retryAfterSeconds = 1
   latencyMs = 0
+  expireTokensEarlySeconds = 0
 
   apply(spec: FaultSpec): void {
     if (spec.reset) {
       this.queue = []
       this.retryAfterSeconds = 1
       this.latencyMs = 0
+      this.expireTokensEarlySeconds = 0
     }
     for (const {status, count} of spec.arm.statuses ?? []) for (let i = 0; i < count; i++) this.queue.push(status)
     if (spec.arm.retryAfterSeconds !== undefined) this.retryAfterSeconds = spec.arm.retryAfterSeconds
     if (spec.arm.latencyMs !== undefined) this.latencyMs = spec.arm.latencyMs
+    if (spec.arm.expireTokensEarlySeconds !== undefined) this.expireTokensEarlySeconds = spec.arm.expireTokensEarlySeconds
   }
 
   /** The forced status for this request, if any (counts down). */
@@ -146,7 +156,12 @@ export class ArmFaultState implements ArmFaults {
   }
 
   snapshot(): ArmFaults {
-    return {queue: [...this.queue], retryAfterSeconds: this.retryAfterSeconds, latencyMs: this.latencyMs}
+    return {
+      queue: [...this.queue],
+      retryAfterSeconds: this.retryAfterSeconds,
+      latencyMs: this.latencyMs,
+      ...(this.expireTokensEarlySeconds ? {expireTokensEarlySeconds: this.expireTokensEarlySeconds} : {}),
+    }
   }
 }
 

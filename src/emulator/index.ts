@@ -10,7 +10,7 @@ import {type CertificateAuthority, createCertificateAuthority, createServerCerti
 import type {ArmEnv} from './arm/context.js'
 import {handleMetadata, isMetadataPath} from './arm/metadata.js'
 import {ArmRouter} from './arm/router.js'
-import type {CreateRelayBroker, RelayBroker} from './contracts.js'
+import type {CreateRelayBroker, RelayBroker, RelayTokenCounters} from './contracts.js'
 import {StateRelayDirectory} from './directory.js'
 import {adminHandler, FaultControl} from './admin.js'
 import type {FaultSpec} from './faults.js'
@@ -88,6 +88,8 @@ export interface Emulator {
   setFaults(spec: string | FaultSpec): void
   /** What the relay's front-door faults did so far (refused listen upgrades, timed drops). */
   faultCounters(): {refusedListens: number; drops: number}
+  /** What the relay's control channels did with tokens so far (renewals taken or refused, channels cut at expiry). */
+  relayTokenCounters(): RelayTokenCounters
   setPageSize(size: number): void
   stop(): Promise<void>
 }
@@ -297,6 +299,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     broker,
     setFaults,
     faultCounters: () => ({...faults.door.counters}),
+    relayTokenCounters: () => broker.tokenCounters(),
     setPageSize: (size: number) => {
       pageSize = size
     },

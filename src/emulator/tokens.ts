@@ -72,6 +72,9 @@ export interface TokenServiceOptions {
 }
 
 export class TokenService {
+  /** Access tokens handed out by the token endpoint (sign-ins), since start; tests print it. */
+  signIns = 0
+
   constructor(private readonly options: TokenServiceOptions) {}
 
   private now(): number {
@@ -113,8 +116,11 @@ export class TokenService {
     return {token: `${head}.${body}.${signature}`, claims}
   }
 
-  /** Validates a bearer token for ARM: signature, expiry (no skew beyond nbf), audience. */
-  verify(token: string, armUrl: string): VerifyResult {
+  /**
+   * Validates a bearer token for ARM: signature, expiry (no skew beyond nbf), audience.
+   * `earlySeconds` (the `arm.expireTokensEarly` fault) moves the expiry that much before `exp`.
+   */
+  verify(token: string, armUrl: string, options: {earlySeconds?: number} = {}): VerifyResult {
     const parts = token.split('.')
     if (parts.length !== 3) return {ok: false, code: 'InvalidAuthenticationToken', message: 'The access token is invalid.'}
     let head: {alg?: string; kid?: string}
@@ -132,7 +138,7 @@ export class TokenService {
       return {ok: false, code: 'InvalidAuthenticationToken', message: 'The access token has an invalid signature.'}
     }
     const now = this.now()
-    if (typeof claims.exp !== 'number' || claims.exp <= now) {
+    if (typeof claims.exp !== 'number' || claims.exp - (options.earlySeconds ?? 0) <= now) {
       return {ok: false, code: 'ExpiredAuthenticationToken', message: "The access token expiry UTC time is earlier than current UTC time."}
     }
     if (typeof claims.nbf === 'number' && claims.nbf > now + 300) {
@@ -254,6 +260,7 @@ export class TokenService {
       if (!audience) return sendJson(res, 400, aadError('invalid_request', 900144, "The request body must contain the following parameter: 'scope'."), noStore)
       const lifetime = this.options.lifetimeSeconds ?? 3600
       const {token, claims} = this.issue({principal, audience, lifetimeSeconds: lifetime, version: v2 ? '2.0' : '1.0'})
+      this.signIns++
       if (v2 || isAdfs) {
         return sendJson(res, 200, {token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: token}, noStore)
       }

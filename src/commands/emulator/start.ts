@@ -23,7 +23,7 @@ export interface EmulatorStartResult {
 
 export default class EmulatorStart extends BaseCommand<typeof EmulatorStart> {
   static override summary = 'Run the local emulator of ARM, the token service and the relay in the foreground.'
-  static override description = `Serves HTTPS on 127.0.0.1 with its own CA: Azure Resource Manager (subscriptions, resource groups, Microsoft.Relay, the hybrid-connection parts of Microsoft.Web), an OAuth2 token service with a Contributor and a Reader principal, and the relay data plane. When ready it prints one line (or one JSON object with --json) and writes STATE/profile.json, so \`--cloud emulator\` works in every other command (set HCCTL_EMULATOR_STATE when STATE is not the default ~/.hcctl/emulator). Ctrl-C or SIGTERM stops it with the state saved.
+  static override description = `Serves HTTPS on 127.0.0.1 with its own CA: Azure Resource Manager (subscriptions, resource groups, Microsoft.Relay, the hybrid-connection parts of Microsoft.Web), an OAuth2 token service with a Contributor and a Reader principal, and the relay data plane. When ready it prints one line (or one JSON object with --json) and writes STATE/profile.json, so \`--cloud emulator\` works in every other command (set HCCTL_EMULATOR_STATE when STATE is not the default ~/.hcctl/emulator or HCCTL_CONFIG_DIR/emulator). Ctrl-C or SIGTERM stops it with the state saved.
 
 --in-memory keeps the ARM state in memory only; the profile and the certificates still go to the state directory.
 --faults takes a comma-separated list, e.g. arm.429=2,arm.5xx=1,arm.latency=200ms,relay.dropListeners=all,relay.refuseRendezvous=503,relay.stallRendezvous=true,relay.expireTokensEarly=30 (see the README).`
@@ -35,7 +35,7 @@ export default class EmulatorStart extends BaseCommand<typeof EmulatorStart> {
 
   static override flags = {
     port: Flags.integer({description: 'TCP port on 127.0.0.1 (0 = any free port).', default: 0, min: 0, max: 65535}),
-    state: Flags.string({description: 'State directory: profile.json, certificates, state.json. Default: HCCTL_EMULATOR_STATE or ~/.hcctl/emulator.'}),
+    state: Flags.string({description: 'State directory: profile.json, certificates, state.json. Default: HCCTL_EMULATOR_STATE, else HCCTL_CONFIG_DIR/emulator, else ~/.hcctl/emulator.'}),
     'in-memory': Flags.boolean({description: 'Keep the ARM state in memory only (nothing of it is read or saved).', default: false}),
     seed: Flags.string({description: 'Create resources at start: "demo" or a seed JSON file (see the README).'}),
     faults: Flags.string({description: 'Inject faults: e.g. arm.429=2,arm.latency=200ms,relay.refuseRendezvous=503.'}),

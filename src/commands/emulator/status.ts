@@ -8,7 +8,7 @@ export default class EmulatorStatus extends BaseCommand<typeof EmulatorStatus> {
   static override summary = 'Tell whether the emulator of a state directory is running (exit 3 when it is not).'
   static override examples = ['<%= config.bin %> emulator status', '<%= config.bin %> emulator status --state ./.emu --json']
   static override flags = {
-    state: Flags.string({description: 'State directory (default HCCTL_EMULATOR_STATE or ~/.hcctl/emulator).'}),
+    state: Flags.string({description: 'State directory (default HCCTL_EMULATOR_STATE, else HCCTL_CONFIG_DIR/emulator, else ~/.hcctl/emulator).'}),
   }
 
   async run() {

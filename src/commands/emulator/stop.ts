@@ -7,7 +7,7 @@ export default class EmulatorStop extends BaseCommand<typeof EmulatorStop> {
   static override summary = 'Stop the emulator of a state directory (SIGTERM; it saves its state) and wait until it is gone.'
   static override examples = ['<%= config.bin %> emulator stop', '<%= config.bin %> emulator stop --state ./.emu']
   static override flags = {
-    state: Flags.string({description: 'State directory (default HCCTL_EMULATOR_STATE or ~/.hcctl/emulator).'}),
+    state: Flags.string({description: 'State directory (default HCCTL_EMULATOR_STATE, else HCCTL_CONFIG_DIR/emulator, else ~/.hcctl/emulator).'}),
   }
 
   async run() {

@@ -180,7 +180,7 @@ export class ArmRouter {
     if (!m) {
       throw armError(401, 'AuthenticationFailed', auth ? "Authentication failed. The 'Authorization' header is provided in an invalid format." : "Authentication failed. The 'Authorization' header is missing.", {'www-authenticate': challenge})
     }
-    const result = this.options.tokens.verify(m[1]!, this.options.env.armUrl())
+    const result = this.options.tokens.verify(m[1]!, this.options.env.armUrl(), {earlySeconds: this.options.faults.expireTokensEarlySeconds})
     if (!result.ok) throw armError(401, result.code, result.message, {'www-authenticate': `${challenge}, error_description="${result.code}"`})
     return result
   }

@@ -134,6 +134,7 @@ export function createRelayBroker(options: RelayBrokerOptions): RelayBroker {
       ctx.log(`relay: faults ${JSON.stringify(ctx.faults)}`)
       for (const conn of listeners.matching()) listeners.scheduleExpiry(conn)
     },
+    tokenCounters: () => ({...listeners.tokenCounters}),
     dropListeners(namespace, name) {
       const victims = listeners.matching(namespace, name)
       for (const conn of victims) conn.ws.terminate()

@@ -5,6 +5,7 @@ import type {Duplex} from 'node:stream'
 import type {RawData} from 'ws'
 
 import {MAX_LISTENERS_PER_HC, parseListenerMessage, RelayCloseCode, RelayMessage, renewedTokenText, truncateCloseReason, type ParsedRelayUrl, type ResponseCommand} from '../../lib/relay/protocol.js'
+import type {RelayTokenCounters} from '../contracts.js'
 import {authorize, effectiveExpiryMs, type AuthResult} from './auth.js'
 import {type BrokerContext, earlySeconds, keyOf, type ListenerConn, type LocatedEntity, type PendingHttp} from './context.js'
 import {ALLOWED_LISTENERS, DISALLOWED_LISTENERS, idList, toBuffer} from './headers.js'
@@ -29,6 +30,8 @@ export interface ControlChannelEvents {
  */
 export class ListenerRegistry {
   private readonly byKey = new Map<string, Set<ListenerConn>>()
+  /** Token bookkeeping since start: renewals taken, renewals refused (1008), channels closed at expiry (1008). */
+  readonly tokenCounters: RelayTokenCounters = {renewals: 0, renewalsRefused: 0, expiredClosed: 0}
   /** Set by broker.ts once HTTP mode exists (the two refer to each other). */
   events!: ControlChannelEvents
 
@@ -86,6 +89,7 @@ export class ListenerRegistry {
 
   private closeExpired(conn: ListenerConn): void {
     if (conn.ws.readyState !== conn.ws.OPEN) return
+    this.tokenCounters.expiredClosed++
     this.ctx.log(`relay: listener ${conn.id} on ${conn.namespace}/${conn.name}: token expired, closing 1008`)
     conn.ws.close(RelayCloseCode.PolicyViolation, truncateCloseReason(`${RelayMessage.ExpiredToken}. TrackingId:${conn.id}`))
   }
@@ -141,11 +145,13 @@ export class ListenerRegistry {
       : {ok: false, status: 401, message: RelayMessage.EndpointNotFound}
     if (!result.ok || result.expiresAtMs === undefined) {
       const why = result.ok ? RelayMessage.TokenRenewalFailed : result.message
+      this.tokenCounters.renewalsRefused++
       ctx.log(`relay: listener ${conn.id}: renewToken refused (${why}), closing 1008`)
       conn.ws.close(RelayCloseCode.PolicyViolation, truncateCloseReason(`${RelayMessage.TokenRenewalFailed}: ${why}`))
       return
     }
     conn.expiresAtSe = Math.round(result.expiresAtMs / 1000) + earlySeconds(ctx)
+    this.tokenCounters.renewals++
     this.scheduleExpiry(conn)
   }
 

@@ -82,9 +82,17 @@ export const PUBLIC_CLOUDS: Record<string, CloudProfile> = {
 export const EMULATOR_CLOUD = 'emulator'
 export const CUSTOM_CLOUD = 'custom'
 
-/** Where `hcctl emulator start` keeps its state and `profile.json` unless told otherwise. */
+/** The hcctl config folder: HCCTL_CONFIG_DIR, else ~/.hcctl. */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.HCCTL_CONFIG_DIR ? resolve(env.HCCTL_CONFIG_DIR) : join(homedir(), '.hcctl')
+}
+
+/**
+ * Where `hcctl emulator start` keeps its state and `profile.json` unless told otherwise:
+ * HCCTL_EMULATOR_STATE, else `emulator` under the config folder (so HCCTL_CONFIG_DIR moves it too).
+ */
 export function emulatorStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.HCCTL_EMULATOR_STATE ? resolve(env.HCCTL_EMULATOR_STATE) : join(homedir(), '.hcctl', 'emulator')
+  return env.HCCTL_EMULATOR_STATE ? resolve(env.HCCTL_EMULATOR_STATE) : join(configDir(env), 'emulator')
 }
 
 export function cloudNames(): string[] {

@@ -107,6 +107,12 @@ async function makeRelayApi(cloud: CloudProfile, credential: TokenCredential, su
     ...(cloud.ca ? {tlsOptions: {ca: cloud.ca}} : {}),
     ...(userAgent ? {userAgentOptions: {userAgentPrefix: userAgent}} : {}),
   })
+  // Tokens as the ARM client takes them: asked of the credential (and its cache) for each
+  // request, and after a 401 dropped and signed in for once more. The SDK's own bearer policy
+  // keeps a token until two minutes before its stated expiry and never retries a plain 401, so
+  // a token ARM refuses early (clock skew, revoked, expired mid-command) failed the command.
+  client.pipeline.removePolicy({name: 'bearerTokenAuthenticationPolicy'})
+  client.pipeline.addPolicy(refreshingBearerPolicy(credential, armScope(cloud), logger), {phase: 'Sign'})
   // The same --verbose lines as the ARM client.
   client.pipeline.addPolicy({
     name: 'hcctlVerboseLog',
@@ -124,6 +130,41 @@ async function makeRelayApi(cloud: CloudProfile, credential: TokenCredential, su
     },
   })
   return client
+}
+
+type SdkPolicy = Parameters<RelayAPI['pipeline']['addPolicy']>[0]
+type SdkResponse = Awaited<ReturnType<SdkPolicy['sendRequest']>>
+
+/** A bearer-token pipeline policy that signs in once more after a 401 to a token the credential can replace. */
+export function refreshingBearerPolicy(credential: TokenCredential, scope: string, logger: Logger): SdkPolicy {
+  return {
+    name: 'hcctlBearerToken',
+    async sendRequest(request, next) {
+      const authorize = async () => {
+        const token = await credential.getToken(scope, {abortSignal: request.abortSignal as AbortSignal | undefined})
+        if (!token) throw new UsageError(`No token for ${scope}.`)
+        request.headers.set('authorization', `Bearer ${token.token}`)
+        return token.token
+      }
+      const send = async (): Promise<{response?: SdkResponse; error?: unknown}> => {
+        try {
+          return {response: await next(request)}
+        } catch (error) {
+          const response = (error as {response?: SdkResponse}).response
+          return response ? {response, error} : Promise.reject(error)
+        }
+      }
+      const token = await authorize()
+      let result = await send()
+      if (result.response?.status === 401 && credential.invalidate?.(token)) {
+        logger.verbose('token: ARM refused the access token (401); signed in again')
+        await authorize()
+        result = await send()
+      }
+      if (result.error) throw result.error
+      return result.response!
+    },
+  }
 }
 
 interface Tuning {

@@ -19,8 +19,9 @@ export interface AccessToken {
 export interface TokenCredential {
   getToken(scopes: string | string[], options?: {abortSignal?: AbortSignal}): Promise<AccessToken | null>
   /**
-   * The service refused `token` (HTTP 401): forget it. True when it came from the token cache,
-   * so that signing in again may help (the ARM client then retries once).
+   * The service refused `token` (HTTP 401): forget it. True when it came from the token cache
+   * or from a sign-in this credential can repeat, so that signing in again may help (the ARM
+   * client then retries once).
    */
   invalidate?(token: string): boolean
 }
@@ -152,11 +153,14 @@ function lazyCredential(
   make: (identity: Identity, common: Record<string, unknown>) => Promise<TokenCredential>,
 ): HcctlCredential {
   let inner: Promise<TokenCredential> | undefined
+  // Tokens handed out, and the latest one: see invalidate.
+  const handedOut = new Set<string>()
+  let latest: string | undefined
   return {
     kind,
     sources,
     async getToken(scopes, getOptions) {
-      inner ??= (async () => {
+      const instance = (inner ??= (async () => {
         logger.verbose(`token: signing in with ${kind === 'default-chain' ? `the default credential chain (${sources.length} sources)` : sources[0]}`)
         const identity = await import('@azure/identity')
         const common: Record<string, unknown> = {authorityHost: cloud.authorityHost}
@@ -167,11 +171,13 @@ function lazyCredential(
         } catch (error) {
           throw authFailed(scopes, sources, error)
         }
-      })()
-      const credential = await inner
+      })())
+      const credential = await instance
       try {
         const token = await credential.getToken(scopes, getOptions)
         if (!token) throw new Error('no token returned')
+        handedOut.add(token.token)
+        if (inner === instance) latest = token.token
         return token
       } catch (error) {
         if (getOptions?.abortSignal?.aborted) throw error
@@ -181,6 +187,21 @@ function lazyCredential(
         for (const r of (failure.data?.reasons as string[] | undefined) ?? []) logger.verbose(`token: ${r}`)
         throw failure
       }
+    },
+    /**
+     * The service refused a token we handed out (a 401: expired by its clock, revoked). The
+     * identity library keeps tokens in memory until minutes before their stated expiry, so asking
+     * it again would hand back the same token: drop the credential so the next getToken signs
+     * in afresh. Concurrent requests refused with the same token drop it once.
+     */
+    invalidate(token) {
+      if (!handedOut.has(token)) return false
+      if (token === latest) {
+        logger.verbose('token: the service refused the access token; signing in again')
+        inner = undefined
+        latest = undefined
+      }
+      return true
     },
   }
 }

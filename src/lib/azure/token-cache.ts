@@ -1,9 +1,9 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {homedir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
+import {dirname, join} from 'node:path'
 
 import {type Logger, silentLogger} from '../output/logger.js'
+import {configDir} from './clouds.js'
 import type {AccessToken, HcctlCredential} from './credentials.js'
 
 /**
@@ -39,11 +39,6 @@ interface Entry {
 interface CacheFile {
   version: 1
   tokens: Record<string, Entry>
-}
-
-/** The hcctl config folder: HCCTL_CONFIG_DIR, else ~/.hcctl. */
-export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.HCCTL_CONFIG_DIR ? resolve(env.HCCTL_CONFIG_DIR) : join(homedir(), '.hcctl')
 }
 
 export function tokenCachePath(env: NodeJS.ProcessEnv = process.env): string {
@@ -133,7 +128,10 @@ function empty(): CacheFile {
 
 /** A credential whose tokens can be dropped after the service refused them (a 401). */
 export interface CachedCredential extends HcctlCredential {
-  /** Drops `token` from the cache; true when it came from the cache (so signing in again may help). */
+  /**
+   * Drops `token` from the cache and from the sign-in library's memory; true when it came from
+   * either (so signing in again may help).
+   */
   invalidate(token: string): boolean
 }
 
@@ -147,7 +145,8 @@ export function cachedCredential(
   options: {cache: TokenCache; keyFor: (scope: string) => TokenCacheKey; logger?: Logger},
 ): CachedCredential {
   const logger = options.logger ?? silentLogger
-  const fromCache = new Map<string, TokenCacheKey>()
+  const fromCache = new Set<string>()
+  const handedOut = new Map<string, TokenCacheKey>()
   const safely = <T>(what: string, fn: () => T): T | undefined => {
     try {
       return fn()
@@ -165,19 +164,26 @@ export function cachedCredential(
       const hit = safely('read', () => options.cache.get(key))
       if (hit) {
         logger.verbose(`token: cached token for ${scope} (expires ${new Date(hit.expiresOnTimestamp).toISOString()})`)
-        fromCache.set(hit.token, key)
+        fromCache.add(hit.token)
+        handedOut.set(hit.token, key)
         return hit
       }
       const token = await inner.getToken(scopes, getOptions)
-      if (token) safely('write', () => options.cache.set(key, token))
+      if (token) {
+        handedOut.set(token.token, key)
+        safely('write', () => options.cache.set(key, token))
+      }
       return token
     },
     invalidate(token) {
-      const key = fromCache.get(token)
-      if (!key) return false
-      fromCache.delete(token)
+      // The sign-in library may hold the token in memory too: it must forget it as well.
+      const signedIn = inner.invalidate?.(token) ?? false
+      const key = handedOut.get(token)
+      // A token signed in for was stored too: drop it from the file either way (if still there).
+      if (key) safely('write', () => options.cache.delete(key, token))
+      if (!fromCache.has(token)) return signedIn
+      // Kept in fromCache: concurrent requests refused with the same token each get `true`.
       logger.verbose('token: the cached token was refused; dropping it and signing in again')
-      safely('write', () => options.cache.delete(key, token))
       return true
     },
   }

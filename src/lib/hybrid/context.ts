@@ -84,7 +84,15 @@ export function explain(error: unknown, doing: string, options: {listKeys?: bool
   const status = statusOf(error)
   const original = error as {message?: string; code?: string}
   const detail = redactText(String(original?.message ?? error)).split('\n')[0]!.slice(0, 300)
-  if (status === 403 || status === 401) {
+  if (status === 401) {
+    // Authentication, not permission: the token was refused (expired, revoked, wrong audience).
+    return new AuthError(`Azure refused the sign-in while ${doing}: ${detail}`, {
+      code: original?.code ?? 'AuthenticationFailed',
+      suggestions: ['Sign in again (`az login`), or check the token passed with --access-token / HCCTL_ACCESS_TOKEN (it may have expired).', ...(options.suggestions ?? [])],
+      cause: error,
+    })
+  }
+  if (status === 403) {
     if (options.listKeys) {
       return new AuthError(`Not allowed to list the keys while ${doing}: the signed-in principal lacks ${LIST_KEYS_PERMISSION}.`, {
         code: 'ListKeysForbidden',

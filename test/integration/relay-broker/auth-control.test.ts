@@ -179,6 +179,7 @@ describe('relay broker: SAS tokens and the control channel', function () {
       assert.equal(code, 1008)
       assert.match(reason, /^ExpiredToken/)
       assert.ok(Date.now() - started <= 2500)
+      assert.deepEqual(relay.broker.tokenCounters(), {renewals: 0, renewalsRefused: 0, expiredClosed: 1})
     } finally {
       await relay.close()
     }
@@ -202,6 +203,7 @@ describe('relay broker: SAS tokens and the control channel', function () {
     assert.equal(renewed.ws.readyState, renewed.ws.OPEN)
     assert.equal(encoded.ws.readyState, encoded.ws.OPEN)
     assert.equal(h.broker.listenerCount('contoso', 'hc1'), 2)
+    assert.ok(h.broker.tokenCounters().renewals >= 2, 'both renewals counted')
     renewed.ws.terminate()
     encoded.ws.terminate()
   })

@@ -3,9 +3,9 @@ import {chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSy
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import type {CloudProfile} from '../../../src/lib/azure/clouds.js'
+import {type CloudProfile, configDir, emulatorStateDir} from '../../../src/lib/azure/clouds.js'
 import {type AccessToken, type HcctlCredential, chainIdentity, createCredential} from '../../../src/lib/azure/credentials.js'
-import {REFRESH_MARGIN_MS, TokenCache, type TokenCacheKey, cacheKeyId, cachedCredential, configDir, tokenCacheEnabled} from '../../../src/lib/azure/token-cache.js'
+import {REFRESH_MARGIN_MS, TokenCache, type TokenCacheKey, cacheKeyId, cachedCredential, tokenCacheEnabled} from '../../../src/lib/azure/token-cache.js'
 
 const KEY: TokenCacheKey = {cloud: 'AzureCloud https://management.azure.com', authority: 'https://login.microsoftonline.com', tenant: 't1', source: 'client:c1', scope: 'https://management.azure.com/.default'}
 const HOUR = 3600_000
@@ -101,7 +101,6 @@ describe('token cache', () => {
     const keyFor = (scope: string) => ({...KEY, scope})
     const first = cachedCredential(inner, {cache, keyFor})
     assert.equal((await first.getToken('s'))?.token, 'token-1')
-    assert.equal(first.invalidate('token-1'), false, 'a token just signed in for is not a cached one')
     // another process: the cache answers
     const second = cachedCredential(inner, {cache, keyFor})
     assert.equal((await second.getToken('s'))?.token, 'token-1')
@@ -110,6 +109,42 @@ describe('token cache', () => {
     assert.equal((await second.getToken('s'))?.token, 'token-2')
     assert.equal(inner.calls, 2)
     assert.equal(cache.get(keyFor('s'))?.token, 'token-2')
+    // a token just signed in for, by a credential that cannot sign in afresh: no retry, but the
+    // refused token leaves the file so that the next process does not reuse it
+    assert.equal(second.invalidate('token-2'), false)
+    assert.equal(cache.get(keyFor('s')), undefined)
+  })
+
+  it('invalidate also makes the sign-in library forget the token (it holds tokens in memory as MSAL does); concurrent refusals each get true', async () => {
+    const cache = new TokenCache(join(tempDir(), 'token-cache.json'))
+    // Like MSAL: one token, handed out again until the credential is told to forget it.
+    const inner = {
+      kind: 'profile-service-principal' as const,
+      sources: ['test'],
+      calls: 0,
+      current: undefined as string | undefined,
+      async getToken(): Promise<AccessToken> {
+        if (!inner.current) inner.current = `token-${++inner.calls}`
+        return {token: inner.current, expiresOnTimestamp: Date.now() + HOUR}
+      },
+      invalidate(token: string) {
+        if (token !== inner.current) return false
+        inner.current = undefined
+        return true
+      },
+    }
+    const keyFor = (scope: string) => ({...KEY, scope})
+    const first = cachedCredential(inner, {cache, keyFor})
+    assert.equal((await first.getToken('s'))?.token, 'token-1')
+    assert.equal(first.invalidate('token-1'), true, 'signed in for, not cached: the inner credential forgets it')
+    assert.equal((await first.getToken('s'))?.token, 'token-2', 'a new sign-in, not the same token from memory')
+    // another process reads token-2 from the file; two requests are refused with it at once
+    const second = cachedCredential(inner, {cache, keyFor})
+    assert.equal((await second.getToken('s'))?.token, 'token-2')
+    assert.equal(second.invalidate('token-2'), true)
+    assert.equal(second.invalidate('token-2'), true, 'the second refusal may sign in again too')
+    assert.equal((await second.getToken('s'))?.token, 'token-3')
+    assert.equal(second.invalidate('never-seen'), false)
   })
 
   it('an unreadable or unwritable cache costs sign-ins, never an error', async () => {
@@ -125,6 +160,8 @@ describe('token cache', () => {
     assert.equal(tokenCacheEnabled({}), true)
     for (const off of ['0', 'false', 'off']) assert.equal(tokenCacheEnabled({HCCTL_TOKEN_CACHE: off}), false)
     assert.equal(configDir({HCCTL_CONFIG_DIR: '/x/y'}), '/x/y')
+    assert.equal(emulatorStateDir({HCCTL_CONFIG_DIR: '/x/y'}), '/x/y/emulator', 'the emulator state moves with the config folder')
+    assert.equal(emulatorStateDir({HCCTL_CONFIG_DIR: '/x/y', HCCTL_EMULATOR_STATE: '/e'}), '/e', 'HCCTL_EMULATOR_STATE wins')
     const cloud: CloudProfile = {
       name: 'emulator',
       armEndpoint: 'https://127.0.0.1:1',
@@ -138,7 +175,8 @@ describe('token cache', () => {
     const cached = createCredential({cloud, env: {HCCTL_CONFIG_DIR: dir}})
     assert.equal(typeof (cached as {invalidate?: unknown}).invalidate, 'function')
     const off = createCredential({cloud, env: {HCCTL_CONFIG_DIR: dir, HCCTL_TOKEN_CACHE: '0'}})
-    assert.equal((off as {invalidate?: unknown}).invalidate, undefined)
+    // without the cache, invalidate makes the sign-in library sign in again (it keeps tokens in memory)
+    assert.equal(typeof (off as {invalidate?: unknown}).invalidate, 'function')
     // a cached token for the profile principal answers without signing in (the authority is unreachable)
     new TokenCache(join(dir, 'token-cache.json')).set(
       {cloud: `emulator ${cloud.armEndpoint}`, authority: cloud.authorityHost, tenant: 't', source: 'client:c', scope: 'x/.default'},

@@ -36,6 +36,19 @@ describe('emulator fault spec', () => {
     assert.deepEqual(state.snapshot(), {queue: [], retryAfterSeconds: 1, latencyMs: 0})
   })
 
+  it('arm.expireTokensEarly=S moves bearer-token expiry S seconds earlier; 0 or reset stops it', () => {
+    const state = new ArmFaultState()
+    state.apply(parseFaultSpec('arm.expireTokensEarly=3598'))
+    assert.equal(state.expireTokensEarlySeconds, 3598)
+    assert.equal(state.snapshot().expireTokensEarlySeconds, 3598)
+    state.apply(parseFaultSpec('arm.expireTokensEarly=0'))
+    assert.equal(state.snapshot().expireTokensEarlySeconds, undefined)
+    state.apply(parseFaultSpec('arm.expireTokensEarly=5'))
+    state.apply(parseFaultSpec('reset'))
+    assert.equal(state.expireTokensEarlySeconds, 0)
+    assert.throws(() => parseFaultSpec('arm.expireTokensEarly=-1'), /whole number/)
+  })
+
   it('any input either parses or throws a FaultSpecError (property)', () => {
     fc.assert(
       fc.property(fc.string({maxLength: 80}), (text) => {

@@ -26,6 +26,15 @@ describe('emulator token service: verify', () => {
     assert.ok(!late.ok && late.code === 'ExpiredAuthenticationToken')
   })
 
+  it('with earlySeconds (the arm.expireTokensEarly fault) a token expires that much before its exp', () => {
+    const {token} = svc.issue({principal: state.data.principals.contributor, audience: ARM, lifetimeSeconds: 3600})
+    assert.ok(svc.verify(token, ARM, {earlySeconds: 3590}).ok)
+    now += 11_000
+    const early = svc.verify(token, ARM, {earlySeconds: 3590})
+    assert.ok(!early.ok && early.code === 'ExpiredAuthenticationToken')
+    assert.ok(svc.verify(token, ARM).ok, 'without the fault it is still good')
+  })
+
   it('refuses a token signed with another key, for another tenant or for an unknown principal', () => {
     const foreign = other.issue({principal: state.data.principals.contributor, audience: ARM}).token
     const r1 = svc.verify(foreign, ARM)
