@@ -96,7 +96,9 @@ export function openRawWebSocket(url: string, options: OpenRawOptions): Promise<
         settle(new Error(`The server chose the subprotocol "${protocol}", which was not offered`))
         return
       }
-      socket.on('error', () => {}) // the tunnel attaches its own handlers at once
+      // The tunnel attaches its own handlers at once. A module-level function: a closure made
+      // here would keep this request, its answer and the URL alive for the tunnel's whole life.
+      socket.on('error', ignore)
       settle(undefined, {socket, head, protocol})
     })
     req.end()
@@ -106,3 +108,5 @@ export function openRawWebSocket(url: string, options: OpenRawOptions): Promise<
     }
   })
 }
+
+function ignore(): void {}

@@ -1,6 +1,6 @@
 import type {ClientRequestArgs} from 'node:http'
 import {connect as netConnect, isIP, type Socket} from 'node:net'
-import {connect as tlsConnect, type ConnectionOptions} from 'node:tls'
+import {connect as tlsConnect, type ConnectionOptions, createSecureContext, type SecureContext} from 'node:tls'
 
 import type {CloudProfile} from '../azure/clouds.js'
 import type {ProxyOptions} from '../azure/transport.js'
@@ -55,8 +55,9 @@ export function wsClientOptions(transport: RelayTransport, url: string): WsClien
   // bytes; it adds nothing over TLS between non-browser peers (ws offers generateMask for this).
   const out: WsClientExtras = {generateMask: zeroMask}
   if (transport.ca) out.ca = transport.ca
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
-  if (isRedirected(transport, host) || transport.proxy) out.createConnection = relayConnection(transport, url)
+  // Always our own dial, also where ws could dial itself: it shares one TLS context per CA
+  // bundle and turns Nagle off (see dial).
+  out.createConnection = relayConnection(transport, url)
   return out
 }
 
@@ -90,7 +91,7 @@ async function connectViaProxy(options: ConnectionOptions & {host?: string}, tar
   if (!proxyUrl) return dial(options, target, originalHost, secure, transport.ca)
   const tunnel = await openConnectTunnel(proxyUrl, target.host, target.port, {timeoutMs: PROXY_CONNECT_TIMEOUT_MS})
   if (!secure) return tunnel
-  return tlsConnect({...options, socket: tunnel, servername: isIP(originalHost) ? undefined : originalHost, ...(transport.ca ? {ca: transport.ca} : {})})
+  return tlsConnect(tlsOptions({...options, socket: tunnel, servername: isIP(originalHost) ? undefined : originalHost}, transport.ca))
 }
 
 /** How long a proxy may take to answer CONNECT. */
@@ -109,12 +110,34 @@ export function httpsRequestOptions(transport: RelayTransport, url: string): {ca
 }
 
 function dial(options: ConnectionOptions & {host?: string}, address: {host: string; port: number}, originalHost: string, secure: boolean, ca?: string): Socket {
-  if (!secure) return netConnect({host: address.host, port: address.port})
-  return tlsConnect({
-    ...options,
-    host: address.host,
-    port: address.port,
-    servername: isIP(originalHost) ? undefined : originalHost,
-    ...(ca ? {ca} : {}),
-  })
+  if (!secure) return netConnect({host: address.host, port: address.port, noDelay: true})
+  const socket = tlsConnect(tlsOptions({...options, host: address.host, port: address.port, servername: isIP(originalHost) ? undefined : originalHost}, ca))
+  // Tunnels carry interactive traffic: no Nagle delay on the relay leg (ws sets it for its own sockets).
+  socket.setNoDelay(true)
+  return socket
 }
+
+/**
+ * TLS options with one shared SecureContext per CA bundle instead of the context that
+ * tls.connect builds for each connection from `ca`: each of those parses the bundle into a
+ * certificate store of its own, which cost ~17 KiB of native memory and a PEM parse per tunnel
+ * (bench/tunnel.mjs). Options that shape a context (a client certificate, ciphers, versions)
+ * keep the per-connection context.
+ */
+function tlsOptions(options: ConnectionOptions, ca: string | undefined): ConnectionOptions {
+  const bundle = ca ?? (typeof options.ca === 'string' ? options.ca : options.ca === undefined ? '' : undefined)
+  if (bundle === undefined || CONTEXT_OPTIONS.some((k) => options[k] !== undefined)) return {...options, ...(ca ? {ca} : {})}
+  let context = sharedContexts.get(bundle)
+  if (!context) {
+    context = createSecureContext(bundle ? {ca: bundle} : {})
+    sharedContexts.set(bundle, context)
+  }
+  const {ca: _ca, ...rest} = options
+  return {...rest, secureContext: context}
+}
+
+/** Context-level TLS options: any of them means a connection needs a context of its own. */
+const CONTEXT_OPTIONS = ['secureContext', 'key', 'cert', 'pfx', 'passphrase', 'ciphers', 'minVersion', 'maxVersion', 'secureProtocol', 'secureOptions', 'ecdhCurve', 'crl', 'dhparam', 'sigalgs', 'privateKeyEngine', 'privateKeyIdentifier', 'clientCertEngine'] as const
+
+/** One SecureContext per CA bundle ('' = the system roots), for the life of the process. */
+const sharedContexts = new Map<string, SecureContext>()

@@ -1,6 +1,6 @@
 import type {Socket} from 'node:net'
 
-import {closeFrame, type FrameError, FrameReader, frame, frameHeader, Opcode, parseClosePayload} from './frames.js'
+import {closeFrame, type FrameError, type FrameHandler, FrameReader, frame, frameHeader, Opcode, parseClosePayload} from './frames.js'
 import type {RawWebSocket} from './raw-websocket.js'
 
 /**
@@ -10,7 +10,8 @@ import type {RawWebSocket} from './raw-websocket.js'
  * as it streams in, without assembling messages (the relay carries a byte stream; text frames
  * are bytes too). Neither side ever buffers without bound:
  *  - TCP → WebSocket: the TCP socket is paused while the relay socket has more than the
- *    high-water mark queued, and resumed on its 'drain';
+ *    high-water mark queued (the process's buffer budget shared among its open tunnels, see
+ *    sharedHighWaterMark), and resumed on its 'drain';
  *  - WebSocket → TCP: the relay socket is paused while TCP has the high-water mark queued, and
  *    resumed on the TCP 'drain'.
  *
@@ -30,7 +31,10 @@ import type {RawWebSocket} from './raw-websocket.js'
 export interface TunnelOptions {
   /** Close both sides after this long with no bytes either way (0 or undefined: never). */
   idleTimeoutMs?: number
-  /** Pause TCP reads above this many bytes queued on the WebSocket (default 1 MiB). */
+  /**
+   * Pause a side's reads above this many bytes queued on the other (default: a share of the
+   * process's buffer budget, between 64 KiB and 1 MiB; see sharedHighWaterMark).
+   */
   highWaterMark?: number
   /** Aborting closes the tunnel (Close 1001 "going away", TCP end). */
   signal?: AbortSignal
@@ -71,18 +75,42 @@ export interface Tunnel {
 
 export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000
 
+/** The most a tunnel queues per direction: one tunnel alone streams best with this much in flight. */
+export const MAX_HIGH_WATER_MARK = 1024 * 1024
+/** The least: below it every few frames would pause and resume a side. */
+export const MIN_HIGH_WATER_MARK = 64 * 1024
+/**
+ * What the open tunnels of one process may queue per direction together. With a fixed 1 MiB
+ * mark per tunnel, 200 busy tunnels whose relay leg was slower than their TCP side held up to
+ * 400 MiB in an agent (the reliability load test's peak RSS was 497 MiB); shared out, they hold
+ * at most this plus one read per tunnel, and a lone tunnel keeps its full 1 MiB.
+ */
+export const BUFFER_BUDGET = 32 * 1024 * 1024
+
+/** Tunnels of this process that have started and not finished. */
+let openTunnels = 0
+
+/** The high-water mark of each tunnel now: the budget shared among the open tunnels. */
+export function sharedHighWaterMark(open = openTunnels): number {
+  return Math.max(MIN_HIGH_WATER_MARK, Math.min(MAX_HIGH_WATER_MARK, Math.floor(BUFFER_BUDGET / Math.max(1, open))))
+}
+
 export function pipeTunnel(ws: RawWebSocket, tcp: Socket, options: TunnelOptions = {}): Tunnel {
   const machine = new TunnelMachine(ws, tcp, options)
   machine.start(ws.head)
-  return {stats: () => machine.stats(), done: machine.done, state: () => machine.state, close: (reason = 'Going away') => machine.abort(reason)}
+  return machine
 }
 
-class TunnelMachine {
-  state: TunnelState = 'open'
+/**
+ * The machine is the Tunnel and its FrameReader's handler, and its callbacks are methods: an
+ * agent holds one per open tunnel, and every closure made per tunnel costs memory (the build
+ * keeps function names, which gives each named closure a property table of its own).
+ */
+class TunnelMachine implements Tunnel, FrameHandler {
+  private phase: TunnelState = 'open'
   readonly done: Promise<TunnelStats>
   private resolveDone!: (s: TunnelStats) => void
   private readonly relay: RawWebSocket['socket']
-  private readonly high: number
   private readonly closeTimeoutMs: number
   private readonly startedAt = new Date()
   private readonly started = performance.now()
@@ -104,7 +132,6 @@ class TunnelMachine {
   private idleTimer: NodeJS.Timeout | undefined
   /** Bounds a half-closed tunnel's silence, then the final close. */
   private closeTimer: NodeJS.Timeout | undefined
-  private readonly onAbort = () => this.abort('Going away')
 
   constructor(
     ws: RawWebSocket,
@@ -112,14 +139,35 @@ class TunnelMachine {
     private readonly options: TunnelOptions,
   ) {
     this.relay = ws.socket
-    this.high = options.highWaterMark ?? 1024 * 1024
     this.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS
     this.done = new Promise<TunnelStats>((r) => (this.resolveDone = r))
-    this.reader = new FrameReader(false, {
-      onPayload: (piece) => this.toTcp(piece),
-      onControl: (opcode, payload) => this.onControl(opcode, payload),
-      onError: (e) => this.protocolError(e),
-    })
+    this.reader = new FrameReader(false, this)
+  }
+
+  state(): TunnelState {
+    return this.phase
+  }
+
+  private high(): number {
+    return this.options.highWaterMark ?? sharedHighWaterMark()
+  }
+
+  close(reason = 'Going away'): void {
+    this.abort(reason)
+  }
+
+  /** The signal aborted (EventTarget calls handleEvent on a listener object). */
+  handleEvent(): void {
+    this.abort('Going away')
+  }
+
+  // FrameHandler
+  onPayload(piece: Buffer): void {
+    this.toTcp(piece)
+  }
+
+  onError(e: FrameError): void {
+    this.protocolError(e)
   }
 
   stats(): TunnelStats {
@@ -139,6 +187,7 @@ class TunnelMachine {
     // A FIN from TCP is a half-close: the socket must stay writable for what the relay still
     // sends (Node would otherwise end it at once and refuse later writes).
     tcp.allowHalfOpen = true
+    openTunnels++
     if (this.options.idleTimeoutMs) {
       this.idleTimer = setTimeout(() => {
         this.first('idle', `idle for ${this.options.idleTimeoutMs} ms`)
@@ -156,7 +205,7 @@ class TunnelMachine {
       this.tcpClosed = true
       // TCP is gone both ways: nothing more can be read from it or delivered to it.
       if (!this.closeSent) this.sendClose(1000, 'Shutdown')
-      if (this.state !== 'closed') this.enterClosing()
+      if (this.phase !== 'closed') this.enterClosing()
       this.finish()
     })
     relay.on('data', (chunk: Buffer) => {
@@ -173,15 +222,15 @@ class TunnelMachine {
         this.first('error', 'relay closed 1006 (the connection dropped)')
         tcp.destroy()
       }
-      if (this.state !== 'closed') this.enterClosing()
+      if (this.phase !== 'closed') this.enterClosing()
       this.finish()
     })
     relay.on('error', (e: Error) => {
       this.first('error', `relay: ${e.message}`)
       tcp.destroy()
     })
-    if (this.options.signal?.aborted) queueMicrotask(this.onAbort)
-    else this.options.signal?.addEventListener('abort', this.onAbort, {once: true})
+    if (this.options.signal?.aborted) queueMicrotask(() => this.handleEvent())
+    else this.options.signal?.addEventListener('abort', this, {once: true})
     if (relay.destroyed) {
       // A WebSocket that was already closed before we got it.
       this.relayClosed = true
@@ -195,7 +244,7 @@ class TunnelMachine {
 
   /** Closes both sides in order (Close 1001, TCP end), e.g. on abort or at the drain timeout. */
   abort(reason: string): void {
-    if (this.state === 'closed') return
+    if (this.phase === 'closed') return
     this.first('abort')
     this.shutdown(1001, reason)
   }
@@ -212,7 +261,7 @@ class TunnelMachine {
     relay.write(frameHeader(Opcode.binary, chunk.length, {masked: true}))
     relay.write(chunk)
     relay.uncork()
-    if (relay.writableLength > this.high && !this.tcpPaused) {
+    if (relay.writableLength > this.high() && !this.tcpPaused) {
       this.tcpPaused = true
       this.tcp.pause()
       relay.once('drain', () => {
@@ -225,11 +274,11 @@ class TunnelMachine {
   /** TCP sent FIN: everything it sent is queued before our Close (1000 "Shutdown"). */
   private onTcpEnd(): void {
     this.first('tcp')
-    if (this.state === 'open') {
+    if (this.phase === 'open') {
       this.sendClose(1000, 'Shutdown')
-      this.state = 'half-closed-local'
+      this.phase = 'half-closed-local'
       this.armCloseTimer()
-    } else if (this.state === 'half-closed-remote') {
+    } else if (this.phase === 'half-closed-remote') {
       this.sendClose(1000, 'Shutdown')
       this.enterClosing()
     }
@@ -237,7 +286,7 @@ class TunnelMachine {
 
   // -- relay → TCP -----------------------------------------------------------------------------
 
-  private uncorkTcp = (): void => {
+  uncorkTcp(): void {
     this.tcpCorked = false
     this.tcp.uncork()
   }
@@ -251,11 +300,11 @@ class TunnelMachine {
     if (!this.tcpCorked) {
       this.tcpCorked = true
       tcp.cork()
-      setImmediate(this.uncorkTcp)
+      setImmediate(uncorkTcp, this)
     }
     // Pause the relay only when TCP has a high-water mark's worth queued (not at the socket's
     // 16 KiB default): pausing per frame would cost an event-loop turn each.
-    if (!tcp.write(piece) && tcp.writableLength >= this.high && !this.relayPaused) {
+    if (!tcp.write(piece) && tcp.writableLength >= this.high() && !this.relayPaused) {
       this.relayPaused = true
       this.relay.pause()
       tcp.once('drain', () => {
@@ -265,7 +314,7 @@ class TunnelMachine {
     }
   }
 
-  private onControl(opcode: number, payload: Buffer): void {
+  onControl(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.ping) {
       if (!this.closeSent && this.relayWritable()) this.relay.write(frame(Opcode.pong, payload, true))
     } else if (opcode === Opcode.close) {
@@ -284,8 +333,8 @@ class TunnelMachine {
     if (code === 1000 || code === 1005) {
       this.first('relay')
       if (!this.tcp.destroyed) this.tcp.end()
-      if (this.state === 'open') {
-        this.state = 'half-closed-remote'
+      if (this.phase === 'open') {
+        this.phase = 'half-closed-remote'
         this.armCloseTimer()
         return
       }
@@ -319,7 +368,7 @@ class TunnelMachine {
   private touch(): void {
     this.idleTimer?.refresh()
     // A half-closed tunnel lives on while its open direction carries bytes.
-    if (this.state === 'half-closed-local' || this.state === 'half-closed-remote') this.closeTimer?.refresh()
+    if (this.phase === 'half-closed-local' || this.phase === 'half-closed-remote') this.closeTimer?.refresh()
   }
 
   private relayWritable(): boolean {
@@ -349,11 +398,11 @@ class TunnelMachine {
   }
 
   private enterClosing(): void {
-    if (this.state === 'closing' || this.state === 'closed') {
+    if (this.phase === 'closing' || this.phase === 'closed') {
       this.endRelayIfDone()
       return
     }
-    this.state = 'closing'
+    this.phase = 'closing'
     this.endRelayIfDone()
     clearTimeout(this.closeTimer)
     this.closeTimer = undefined
@@ -374,19 +423,24 @@ class TunnelMachine {
   /** A peer that does not finish its side must not hold the tunnel open forever. */
   private onCloseTimeout(): void {
     this.closeTimer = undefined
-    const half = this.state === 'half-closed-local' || this.state === 'half-closed-remote'
-    if (half) this.first('error', `half-closed (${this.state}) with nothing moving for ${this.closeTimeoutMs} ms`)
-    if (this.state === 'half-closed-remote' && !this.closeSent) this.sendClose(1001, 'Close timeout')
+    const half = this.phase === 'half-closed-local' || this.phase === 'half-closed-remote'
+    if (half) this.first('error', `half-closed (${this.phase}) with nothing moving for ${this.closeTimeoutMs} ms`)
+    if (this.phase === 'half-closed-remote' && !this.closeSent) this.sendClose(1001, 'Close timeout')
     this.relay.destroy()
     this.tcp.destroy()
   }
 
   private finish(): void {
-    if (!this.tcpClosed || !this.relayClosed || this.state === 'closed') return
-    this.state = 'closed'
+    if (!this.tcpClosed || !this.relayClosed || this.phase === 'closed') return
+    this.phase = 'closed'
+    openTunnels--
     clearTimeout(this.idleTimer)
     clearTimeout(this.closeTimer)
-    this.options.signal?.removeEventListener('abort', this.onAbort)
+    this.options.signal?.removeEventListener('abort', this)
     this.resolveDone(this.stats())
   }
+}
+
+function uncorkTcp(machine: TunnelMachine): void {
+  machine.uncorkTcp()
 }

@@ -7,7 +7,7 @@ import {type WebSocket, WebSocketServer} from 'ws'
 
 import {closeFrame, FrameReader, frame, Opcode} from '../../../src/lib/relay/frames.js'
 import {openRawWebSocket, type RawWebSocket} from '../../../src/lib/relay/raw-websocket.js'
-import {pipeTunnel} from '../../../src/lib/relay/tunnel.js'
+import {BUFFER_BUDGET, MAX_HIGH_WATER_MARK, MIN_HIGH_WATER_MARK, pipeTunnel, sharedHighWaterMark} from '../../../src/lib/relay/tunnel.js'
 
 /**
  * A connected WebSocket pair over loopback: [the side we tunnel, the far side]. The near side
@@ -40,6 +40,14 @@ function sha(buf: Buffer): string {
 }
 
 describe('relay tunnel (WebSocket ↔ TCP)', () => {
+  it('shares one buffer budget among the open tunnels: a lone tunnel queues 1 MiB, many queue their share, never below 64 KiB', () => {
+    assert.equal(sharedHighWaterMark(1), MAX_HIGH_WATER_MARK)
+    assert.equal(sharedHighWaterMark(0), MAX_HIGH_WATER_MARK)
+    assert.equal(sharedHighWaterMark(200), Math.floor(BUFFER_BUDGET / 200))
+    assert.ok(200 * sharedHighWaterMark(200) <= BUFFER_BUDGET)
+    assert.equal(sharedHighWaterMark(100_000), MIN_HIGH_WATER_MARK)
+  })
+
   it('pumps bytes both ways, counts them, and closes in order when TCP ends', async () => {
     const w = await wsPair()
     const t = await tcpPair()
