@@ -1,6 +1,8 @@
 import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:https'
+import type {IncomingMessage} from 'node:http'
 import type {AddressInfo} from 'node:net'
+import type {Duplex} from 'node:stream'
 import {rootCertificates} from 'node:tls'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -188,6 +190,21 @@ function secretReporter(state: StateStore, onSecret: (kind: EmulatorSecretKind, 
   }
 }
 
+/** WebSocket upgrades: the relay's (after the front door's injected refusals), else 404. */
+function upgradeHandler(broker: RelayBroker, faults: FaultControl, log: (line: string) => void) {
+  return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const refused = broker.isRelayRequest(req) ? faults.door.refuseUpgrade(req.url) : undefined
+    if (refused) {
+      socket.on('error', () => {})
+      log(`faults: refused a listener upgrade with ${refused}`)
+      return void socket.end(`HTTP/1.1 ${refused} Service Unavailable (fault injection)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    }
+    if (broker.isRelayRequest(req)) return broker.handleUpgrade(req, socket, head)
+    socket.on('error', () => {})
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  }
+}
+
 /**
  * Starts the emulator: one HTTPS server on 127.0.0.1 serving ARM, the token service, the admin
  * endpoint and (handed to the broker) the relay. Resolves when it listens and profile.json is written.
@@ -266,17 +283,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
     })()
   })
-  server.on('upgrade', (req, socket, head) => {
-    const refused = broker.isRelayRequest(req) ? faults.door.refuseUpgrade(req.url) : undefined
-    if (refused) {
-      socket.on('error', () => {})
-      log(`faults: refused a listener upgrade with ${refused}`)
-      return void socket.end(`HTTP/1.1 ${refused} Service Unavailable (fault injection)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
-    }
-    if (broker.isRelayRequest(req)) return broker.handleUpgrade(req, socket, head)
-    socket.on('error', () => {})
-    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-  })
+  server.on('upgrade', upgradeHandler(broker, faults, log))
   server.on('tlsClientError', (error) => log(`TLS: ${error.message}`))
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject)
