@@ -23,11 +23,12 @@ function userAgent(readFileSync) {
 
 /** Prints the cached help for argv and returns true, or returns false when oclif must answer. */
 async function cachedHelp(argv) {
-  const words = argv[0] === 'help' ? argv.slice(1) : argv.slice(0, -1)
   const asked = argv[0] === 'help' || ['--help', '-h'].includes(argv.at(-1))
+  const words = argv[0] === 'help' ? argv.slice(1) : argv.slice(0, -1)
+  if (!asked || !words.every((w) => /^[a-z][\w-]*$/.test(w))) return false
+  // (process.stdout is created on first use: other commands do not pay for it here.)
   const {FORCE_COLOR, OCLIF_COLUMNS} = process.env
-  const plain = !process.stdout.isTTY && !OCLIF_COLUMNS && [undefined, '0', 'false'].includes(FORCE_COLOR)
-  if (!asked || !plain || !words.every((w) => /^[a-z][\w-]*$/.test(w))) return false
+  if (process.stdout.isTTY || OCLIF_COLUMNS || ![undefined, '0', 'false'].includes(FORCE_COLOR)) return false
   const {readFileSync} = await import('node:fs')
   let entries
   try {
