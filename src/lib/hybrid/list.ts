@@ -115,9 +115,18 @@ export async function list(ctx: HybridContext, input: ListInput): Promise<ListRe
     validateAppName(input.app)
     if (input.slot) validateSlotName(input.slot)
     const ref: AppRef = {resourceGroup: input.resourceGroup!, app: input.app!, ...(input.slot ? {slot: input.slot} : {})}
-    const site = await doing(`reading the app ${input.app}`, () => web.getSite(ref))
+    // Both requests at once (one round trip instead of two); a missing app is said from the
+    // app's own answer, whatever the list answered.
+    const [site, listed] = await Promise.all([
+      doing(`reading the app ${input.app}`, () => web.getSite(ref)),
+      doing(`listing the hybrid connections of ${input.app}`, () => web.listSiteRelays(ref)).then(
+        (items) => ({items}),
+        (error: unknown) => ({error}),
+      ),
+    ])
     if (!site) throw new NotFoundError(`The app ${input.app}${input.slot ? ` (slot ${input.slot})` : ''} was not found in resource group ${input.resourceGroup}.`, {code: 'AppNotFound'})
-    const items = await doing(`listing the hybrid connections of ${input.app}`, () => web.listSiteRelays(ref))
+    if ('error' in listed) throw listed.error
+    const {items} = listed
     const refs = items.map((i) => ({item: i, relay: relayOf(i), id: i.properties?.relayArmUri ? tryParseHybridConnectionId(i.properties.relayArmUri) : undefined}))
     const index = await relayIndex(ctx, refs.filter((r) => r.id).map((r) => ({rg: r.id!.resourceGroup, ns: r.id!.namespace})))
     const rows = refs
