@@ -1,5 +1,5 @@
 import {strict as assert} from 'node:assert'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -16,12 +16,16 @@ function run(command: string, args: string[], options: {cwd: string; env?: NodeJ
 
 /**
  * The package as users get it: `npm pack` of this checkout (`--ignore-scripts`: `npm test` has just
- * built dist/ and the manifest, which `prepack` rebuilds for everyone else),
- * installed with `npm install -g` into an empty prefix. The tarball is the only source of hcctl;
- * its dependencies come from npm's local cache (`--offline`: `npm ci` filled it), so nothing
- * leaves the machine. The installed `hcctl` runs from that prefix, away from this checkout.
+ * built dist/ and the manifest, which `prepack` rebuilds for everyone else), laid out in an empty
+ * prefix as `npm install -g` lays it out (`lib/node_modules/hcctl`, `bin/hcctl` linking to its bin
+ * script). The tarball is the only source of hcctl. Its dependencies are installed in it by
+ * `npm ci --omit=dev --offline` with this checkout's lockfile: from npm's local cache, which the
+ * `npm ci` before `npm test` filled, so nothing leaves the machine. (`npm install -g` of the
+ * tarball cannot run offline: npm 11 resolves every dependency from its full registry document,
+ * which `npm ci` never fetches.) The installed `hcctl` runs from that prefix, away from this
+ * checkout.
  */
-describe('the npm package: packed, installed globally into a clean prefix, and run', function () {
+describe('the npm package: packed, installed into a clean prefix as npm install -g lays it out, and run', function () {
   // Measured on the shared two-core machine: pack 6 s, install 24 s, demo 10-45 s.
   this.timeout(240_000)
   let dir: string
@@ -37,12 +41,16 @@ describe('the npm package: packed, installed globally into a clean prefix, and r
     assert.equal(pack.code, 0, `npm pack failed:\n${pack.stderr}`)
     packed = (JSON.parse(pack.stdout) as (typeof packed)[])[0]!
     const prefix = join(dir, 'prefix')
-    const install = await run(NPM, ['install', '--global', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', join(dir, packed.filename)], {
-      cwd: dir,
-      timeoutMs: 180_000,
-    })
-    assert.equal(install.code, 0, `npm install -g of the tarball failed (is npm's cache filled? run npm ci first):\n${install.stderr}`)
-    hcctl = process.platform === 'win32' ? join(prefix, 'hcctl.cmd') : join(prefix, 'bin', 'hcctl')
+    const installed = join(prefix, 'lib', 'node_modules', PKG.name)
+    mkdirSync(installed, {recursive: true})
+    const untar = await run('tar', ['-xzf', join(dir, packed.filename), '-C', installed, '--strip-components', '1'], {cwd: dir, timeoutMs: 60_000})
+    assert.equal(untar.code, 0, untar.stderr)
+    copyFileSync(join(ROOT, 'package-lock.json'), join(installed, 'package-lock.json'))
+    const install = await run(NPM, ['ci', '--omit=dev', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], {cwd: installed, timeoutMs: 180_000})
+    assert.equal(install.code, 0, `npm ci of the unpacked tarball failed (is npm's cache filled? run npm ci first):\n${install.stderr}`)
+    mkdirSync(join(prefix, 'bin'))
+    symlinkSync(join('..', 'lib', 'node_modules', PKG.name, 'bin', 'run.js'), join(prefix, 'bin', 'hcctl'))
+    hcctl = join(prefix, 'bin', 'hcctl')
     assert.ok(existsSync(hcctl), `no hcctl in ${prefix}`)
   })
   after(() => {
@@ -54,6 +62,7 @@ describe('the npm package: packed, installed globally into a clean prefix, and r
     assert.ok(paths.includes('package.json'))
     assert.ok(paths.some((p) => p.startsWith('bin/')), paths.join('\n'))
     assert.deepEqual(paths.filter((p) => /^(src|test|bench|\.ci)\//.test(p)), [])
+    for (const built of ['dist/cli.js', 'dist/commands.js', 'dist/help.json', 'oclif.manifest.json']) assert.ok(paths.includes(built), built)
   })
 
   it('hcctl --version prints the version line; with --json: version, Node and platform for bug reports', async () => {
