@@ -26,7 +26,7 @@ export default class EmulatorStart extends BaseCommand<typeof EmulatorStart> {
   static override description = `Serves HTTPS on 127.0.0.1 with its own CA: Azure Resource Manager (subscriptions, resource groups, Microsoft.Relay, the hybrid-connection parts of Microsoft.Web), an OAuth2 token service with a Contributor and a Reader principal, and the relay data plane. When ready it prints one line (or one JSON object with --json) and writes STATE/profile.json, so \`--cloud emulator\` works in every other command (set HCCTL_EMULATOR_STATE when STATE is not the default ~/.hcctl/emulator or HCCTL_CONFIG_DIR/emulator). Ctrl-C or SIGTERM stops it with the state saved.
 
 --in-memory keeps the ARM state in memory only; the profile and the certificates still go to the state directory.
---faults takes a comma-separated list, e.g. arm.429=2,arm.5xx=1,arm.latency=200ms,relay.dropListeners=all,relay.refuseRendezvous=503,relay.stallRendezvous=true,relay.expireTokensEarly=30 (see the README).`
+--faults takes a comma-separated list, e.g. arm.429=2,arm.5xx=1,arm.latency=200ms,relay.dropListeners=all,relay.refuseRendezvous=503,relay.stallRendezvous=true,relay.expireTokensEarly=30; seeded random answers with arm.rate429=0.3,arm.rate503=0.1,arm.seed=7, only for some methods with arm.on=write; an ARM that refuses tokens early with arm.expireTokensEarly=S; listeners refused or dropped on a schedule with relay.failListen=N and relay.dropListenersEvery=2s. Every key: docs/emulator.md (Faults); change them while it runs: POST /emulator/admin/faults.`
   static override examples = [
     '<%= config.bin %> emulator start',
     '<%= config.bin %> emulator start --state ./.emulator --seed demo --port 8443',
