@@ -18,6 +18,7 @@
 //   node scripts/build.mjs            (npm run build: this, then `oclif manifest`)
 import {execFileSync} from 'node:child_process'
 import {readdirSync, rmSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -82,6 +83,15 @@ const plugin = {
     build.onResolve({filter: /^minimatch$/}, (args) => (args.importer.endsWith(`${sep}config${sep}plugin-loader.js`) ? {path: 'minimatch', namespace: 'hcctl-minimatch'} : undefined))
     build.onLoad({filter: /.*/, namespace: 'hcctl-minimatch'}, () => ({
       contents: "const glob = (p) => new RegExp('^' + p.replace(/[.+^${}()|[\\]\\\\]/g, '\\\\$&').replace(/\\*/g, '[^/]*').replace(/\\?/g, '[^/]') + '$')\nmodule.exports = {minimatch: (name, pattern) => glob(pattern).test(name)}",
+      loader: 'js',
+    }))
+    // oclif's plugin.js loads tinyglobby (and with it fdir and picomatch) at start to find
+    // commands by file pattern, which the `explicit` strategy never does: bundled as before, but
+    // evaluated on the first glob only.
+    build.onResolve({filter: /^tinyglobby$/}, (args) => (args.importer.endsWith(`${sep}config${sep}plugin.js`) ? {path: 'tinyglobby', namespace: 'hcctl-lazy-glob'} : undefined))
+    build.onLoad({filter: /.*/, namespace: 'hcctl-lazy-glob'}, () => ({
+      contents: `module.exports = {glob: (...args) => require(${JSON.stringify(createRequire(join(ROOT, 'node_modules', '@oclif', 'core', 'package.json')).resolve('tinyglobby'))}).glob(...args)}`,
+      resolveDir: ROOT,
       loader: 'js',
     }))
     build.onResolve({filter: /^[^./]/}, (args) => {
