@@ -87,6 +87,9 @@ export const MIN_HIGH_WATER_MARK = 64 * 1024
  */
 export const BUFFER_BUDGET = 32 * 1024 * 1024
 
+/** Relay pieces from this size on (a TLS record holds 16 KiB) cork the TCP side until the loop turn ends. */
+const CORK_FROM = 8 * 1024
+
 /** Tunnels of this process that have started and not finished. */
 let openTunnels = 0
 
@@ -297,7 +300,9 @@ class TunnelMachine implements Tunnel, FrameHandler {
     if (tcp.destroyed || tcp.writableEnded) return
     // TLS hands us the relay's bytes 16 KiB at a time, several per loop turn: the TCP socket is
     // corked until the turn ends so they go out in one write (a plain pipe writes 64 KiB reads).
-    if (!this.tcpCorked) {
+    // A short piece with nothing corked is most likely all there is (a request, a keystroke, a
+    // ping): it goes out at once, without waiting for the turn to end.
+    if (!this.tcpCorked && piece.length >= CORK_FROM) {
       this.tcpCorked = true
       tcp.cork()
       setImmediate(uncorkTcp, this)
