@@ -106,3 +106,24 @@ describe('docs: reference and links', function () {
     assert.deepEqual([...a], ['hcctl-arm-get', 'hcctl-arm-raw-arm-calls-the-armclient-replacement', 'exit-codes', 'exit-codes-1'])
   })
 })
+
+describe('the README quotes the last benchmark run', () => {
+  interface Results {
+    date: string
+    sections: {'start-up': {vsNode: Record<string, number>}; arm: {vsNode: Record<string, number>}; tunnels: {agent: {rssMiBIdleTunnels: number}}}
+  }
+
+  it('Performance names the date of bench/results.json and its figures', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf('## Performance'), readme.indexOf('\n## ', readme.indexOf('## Performance') + 1))
+    assert.ok(section.startsWith('## Performance'), 'the README has a Performance section')
+    const r = JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as Results
+    const when = `${r.date.slice(0, 10)} ${r.date.slice(11, 16)} UTC`
+    assert.ok(section.includes(when), `the section quotes the run of ${when} (update it with bench/results.json)`)
+    const x = (n: number) => `${n.toFixed(2).replace(/0$/, '')}×`
+    for (const figure of [r.sections['start-up'].vsNode['hcctl --version']!, r.sections['start-up'].vsNode['hcctl --help']!, r.sections.arm.vsNode['hcctl list --app (warm)']!]) {
+      assert.ok(section.includes(x(figure)), `the section quotes ${x(figure)}`)
+    }
+    assert.ok(section.includes(`${Math.round(r.sections.tunnels.agent.rssMiBIdleTunnels)} MiB`))
+  })
+})
