@@ -20,7 +20,7 @@ describe('help into a pipe comes from the build-time cache, byte-identical to oc
   it('the cache holds the root, every command of the manifest and every topic', () => {
     const topics = new Set(Object.keys(MANIFEST.commands).flatMap((id) => id.split(':').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join(':'))))
     for (const id of ['', ...Object.keys(MANIFEST.commands), ...topics]) assert.ok(Object.hasOwn(CACHE.entries, id), `help for "${id}" is cached`)
-    assert.match(CACHE.entries[''], /^VERSION\n {2}\{\{userAgent\}\}$/m, 'the machine-dependent user agent is left to run time')
+    assert.match(CACHE.entries[''] ?? '', /^VERSION\n {2}\{\{userAgent\}\}$/m, 'the machine-dependent user agent is left to run time')
   })
 
   for (const args of [['--help'], ['-h'], ['help'], ['tcpping', '--help'], ['help', 'tcpping'], ['keys', '--help'], ['keys', 'rotate', '-h'], ['help', 'arm', 'get'], ['check', '--help']]) {
