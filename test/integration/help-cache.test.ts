@@ -1,5 +1,7 @@
 import {strict as assert} from 'node:assert'
-import {readFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 import {runCli} from '../helpers/cli.js'
 
@@ -46,5 +48,15 @@ describe('help into a pipe comes from the build-time cache, byte-identical to oc
       assert.equal(cached.code, rendered.code, args.join(' '))
       assert.equal(cached.stdout, rendered.stdout, args.join(' '))
     }
+  })
+
+  it("the core plugins' commands still run (oclif's full load): autocomplete, and help in a terminal width", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'hcctl-autocomplete-'))
+    const auto = await runCli(['autocomplete', 'bash'], {env: {HOME: home, XDG_CACHE_HOME: join(home, 'cache'), XDG_CONFIG_HOME: join(home, 'config')}})
+    assert.equal(auto.code, 0, auto.stderr)
+    assert.match(auto.stdout, /Setup Instructions for HCCTL CLI Autocomplete/)
+    const help = await runCli(['help', 'keys'], {env: {OCLIF_COLUMNS: '100'}})
+    assert.equal(help.code, 0, help.stderr)
+    assert.match(help.stdout, /USAGE\n {2}\$ hcctl keys/)
   })
 })
